@@ -1,0 +1,28 @@
+//! The sectorwire ingest service: the only writer, and the system of record.
+//!
+//! A request flows through the modules in this order:
+//!
+//! - [`server`]: gRPC handlers (`IngestService`), validation and status
+//!   mapping; [`server::serve`] wires health, reflection and limits.
+//! - [`pipeline`]: request → store write, on the blocking pool:
+//!   - [`parse`]: raw text/HTML → clean record (pure);
+//!   - [`analyze`]: title + body → sector tags with evidence, entities,
+//!     country pairs (pure);
+//!   - [`record`]: idempotent identity and the `Article` message (pure).
+//! - [`commit`]: the group committer: one thread batches concurrent writes
+//!   into one transaction and one flush, then acknowledges them.
+//! - [`store`]: the [`store::Store`] trait and its sled implementation
+//!   (articles, idempotency keys, change log, metadata).
+//! - [`feed`]: `ChangeFeedService.Subscribe`, reading the log at each
+//!   subscriber's pace, woken by the committer.
+
+pub mod analyze;
+pub mod commit;
+pub mod feed;
+pub mod parse;
+pub mod pipeline;
+pub mod record;
+pub mod server;
+pub mod store;
+
+pub use server::{serve, serve_store, IngestConfig, ServeError};

@@ -1,0 +1,378 @@
+//! The gRPC surface of the ingest service: thin handlers that validate, call
+//! the pipeline and the committer, and map errors to statuses with details.
+//! [`serve`] wires them with health, reflection and limits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use sectorwire_proto::ingest::{
+    change_feed_service_server::ChangeFeedServiceServer,
+    ingest_articles_response,
+    ingest_service_server::{IngestService, IngestServiceServer},
+    DeleteArticleRequest, DeleteArticleResponse, FieldViolation, GetIngestStatsRequest, IngestArticleRequest,
+    IngestArticleResponse, IngestArticlesResponse, IngestOutcome, IngestStats, ItemError,
+};
+use tokio::net::TcpListener;
+use tokio_stream::{wrappers::TcpListenerStream, Stream};
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::commit::{CommitError, Committer};
+use crate::feed::{Feed, FeedConfig};
+use crate::pipeline::{self, RejectError};
+use crate::store::{SledStore, Store, StoreError, WriteOp, WriteOutcome};
+
+/// Items of one `IngestArticles` stream processed concurrently; their results
+/// still go back in request order.
+const STREAM_PIPELINE_DEPTH: usize = 64;
+
+/// Everything the ingest service needs to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestConfig {
+    /// Address to listen on.
+    #[arg(
+        long = "ingest-listen",
+        env = "SECTORWIRE_INGEST_LISTEN",
+        default_value = "127.0.0.1:50051"
+    )]
+    pub listen: SocketAddr,
+    /// Directory of the sled store (created if missing).
+    #[arg(
+        long = "ingest-data-dir",
+        env = "SECTORWIRE_INGEST_DATA_DIR",
+        default_value = "data/ingest"
+    )]
+    pub data_dir: PathBuf,
+    /// Pending write batches before new writes are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_INGEST_QUEUE", default_value_t = 4096)]
+    pub queue_capacity: usize,
+    /// Concurrent requests per connection before shedding.
+    #[arg(long, env = "SECTORWIRE_INGEST_CONCURRENCY", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+    /// Largest accepted request message, in bytes.
+    #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = 32 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+}
+
+impl IngestConfig {
+    /// Defaults with another data directory and listen address (tests, CLI).
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        IngestConfig {
+            listen,
+            data_dir,
+            queue_capacity: 4096,
+            max_concurrent_requests: 512,
+            max_message_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why the service could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened (locked, corrupt, foreign).
+    #[error("opening store in {dir}: {source}")]
+    Store {
+        /// Data directory.
+        dir: PathBuf,
+        /// Cause.
+        source: StoreError,
+    },
+    /// Socket or thread failure.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// gRPC transport failure.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection service setup failed.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The `IngestService` implementation.
+#[derive(Clone)]
+pub struct Ingest {
+    store: Arc<dyn Store>,
+    committer: Committer,
+    feed: Feed,
+}
+
+fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+fn reject_status(error: RejectError) -> Status {
+    let message = error.to_string();
+    match error {
+        RejectError::Invalid(violations) => violations_status(message, &violations),
+    }
+}
+
+fn commit_status(error: CommitError) -> Status {
+    match error {
+        CommitError::Overloaded(_) => Status::resource_exhausted(error.to_string()),
+        CommitError::Closed => Status::unavailable(error.to_string()),
+        CommitError::Store(e) => Status::unavailable(format!("write not acknowledged, safe to retry: {e}")),
+    }
+}
+
+fn store_status(error: StoreError) -> Status {
+    Status::internal(error.to_string())
+}
+
+/// Strips an AIP resource name prefix and checks the id's shape.
+pub fn parse_article_id(raw: &str, field: &str) -> Result<String, Status> {
+    let id = raw.trim().strip_prefix("articles/").unwrap_or(raw.trim());
+    if id.is_empty()
+        || id.len() > 128
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(violations_status(
+            format!("invalid article id {raw:?}"),
+            &[pipeline::Violation {
+                field: field.to_string(),
+                description: "must be an article id (1-128 letters, digits, '-' or '_') or articles/{id}"
+                    .into(),
+            }],
+        ));
+    }
+    Ok(id.to_string())
+}
+
+impl Ingest {
+    async fn ingest_one(&self, request: IngestArticleRequest) -> Result<IngestArticleResponse, Status> {
+        let return_article = request.return_article;
+        let op = tokio::task::spawn_blocking(move || pipeline::prepare(&request))
+            .await
+            .map_err(|e| Status::internal(format!("parser task failed: {e}")))?
+            .map_err(reject_status)?;
+        let id = match &op {
+            WriteOp::Upsert { article, .. } => article.id.clone(),
+            WriteOp::Delete { id } => id.clone(),
+        };
+        let outcome = self
+            .committer
+            .submit(vec![op])
+            .await
+            .map_err(commit_status)?
+            .pop()
+            .ok_or_else(|| Status::internal("committer returned no outcome"))?;
+        let (outcome_pb, created) = match outcome {
+            WriteOutcome::Created(_) => (IngestOutcome::Created, true),
+            WriteOutcome::Updated(_) => (IngestOutcome::Updated, false),
+            _ => (IngestOutcome::Unchanged, false),
+        };
+        let article = if return_article {
+            self.store.get(&id).map_err(store_status)?
+        } else {
+            None
+        };
+        Ok(IngestArticleResponse {
+            id,
+            sequence: outcome.sequence(),
+            created,
+            outcome: outcome_pb as i32,
+            article,
+        })
+    }
+}
+
+fn item_error(status: &Status) -> ItemError {
+    let field_violations = status
+        .get_details_bad_request()
+        .map(|br| {
+            br.field_violations
+                .into_iter()
+                .map(|v| FieldViolation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ItemError {
+        code: status.code() as i32,
+        message: status.message().to_string(),
+        field_violations,
+    }
+}
+
+type ResultStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl IngestService for Ingest {
+    async fn ingest_article(
+        &self,
+        request: Request<IngestArticleRequest>,
+    ) -> Result<Response<IngestArticleResponse>, Status> {
+        self.ingest_one(request.into_inner()).await.map(Response::new)
+    }
+
+    type IngestArticlesStream = ResultStream<IngestArticlesResponse>;
+
+    async fn ingest_articles(
+        &self,
+        request: Request<Streaming<IngestArticleRequest>>,
+    ) -> Result<Response<Self::IngestArticlesStream>, Status> {
+        let this = self.clone();
+        let results = request
+            .into_inner()
+            .enumerate()
+            .map(move |(index, item)| {
+                let this = this.clone();
+                async move {
+                    let request = item?;
+                    let result = match this.ingest_one(request).await {
+                        Ok(ok) => ingest_articles_response::Result::Ok(ok),
+                        Err(status) => ingest_articles_response::Result::Error(item_error(&status)),
+                    };
+                    Ok(IngestArticlesResponse {
+                        index: index as u64,
+                        result: Some(result),
+                    })
+                }
+            })
+            .buffered(STREAM_PIPELINE_DEPTH);
+        Ok(Response::new(Box::pin(results)))
+    }
+
+    async fn delete_article(
+        &self,
+        request: Request<DeleteArticleRequest>,
+    ) -> Result<Response<DeleteArticleResponse>, Status> {
+        let id = parse_article_id(&request.into_inner().id, "id")?;
+        let outcome = self
+            .committer
+            .submit(vec![WriteOp::Delete { id }])
+            .await
+            .map_err(commit_status)?
+            .pop()
+            .ok_or_else(|| Status::internal("committer returned no outcome"))?;
+        Ok(Response::new(DeleteArticleResponse {
+            sequence: outcome.sequence(),
+            deleted: matches!(outcome, WriteOutcome::Deleted(_)),
+        }))
+    }
+
+    async fn get_ingest_stats(
+        &self,
+        _request: Request<GetIngestStatsRequest>,
+    ) -> Result<Response<IngestStats>, Status> {
+        let counts = self.store.counts().map_err(store_status)?;
+        let stats = self.committer.stats();
+        Ok(Response::new(IngestStats {
+            articles: counts.articles,
+            log_head: counts.head,
+            disk_bytes: counts.disk_bytes,
+            subscribers: self.feed.subscribers(),
+            flushes: stats.flushes.load(Ordering::Relaxed),
+            writes: stats.writes.load(Ordering::Relaxed),
+        }))
+    }
+}
+
+/// Opens the store in `config.data_dir` and serves on `listener` until
+/// `shutdown` is cancelled; then finishes in-flight requests, ends feed
+/// streams, flushes, and releases the store before returning.
+pub async fn serve(
+    config: IngestConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let store = open_store(&config)?;
+    serve_store(config, store, listener, shutdown).await
+}
+
+fn open_store(config: &IngestConfig) -> Result<Arc<dyn Store>, ServeError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = SledStore::open(&config.data_dir).map_err(|source| ServeError::Store {
+        dir: config.data_dir.clone(),
+        source,
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Like [`serve`] over a store the caller built (e.g. a fault-injecting one).
+pub async fn serve_store(
+    config: IngestConfig,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let local = listener.local_addr()?;
+    let (head_tx, head_rx) = tokio::sync::watch::channel(store.head());
+    let (committer, committer_thread) = Committer::start(store.clone(), head_tx, config.queue_capacity)?;
+    let feed_shutdown = shutdown.child_token();
+    let feed = Feed::new(
+        store.clone(),
+        head_rx,
+        FeedConfig::default(),
+        feed_shutdown.clone(),
+    );
+    let ingest = Ingest {
+        store: store.clone(),
+        committer,
+        feed: feed.clone(),
+    };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<IngestServiceServer<Ingest>>().await;
+    health.set_serving::<ChangeFeedServiceServer<Feed>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sectorwire_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let max = config.max_message_bytes;
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), "ingest service listening");
+    let result = tonic::transport::Server::builder()
+        .concurrency_limit_per_connection(config.max_concurrent_requests)
+        .load_shed(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            IngestServiceServer::new(ingest.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+            let shutdown = shutdown.clone();
+            let health = health.clone();
+            async move {
+                shutdown.cancelled().await;
+                health.set_not_serving::<IngestServiceServer<Ingest>>().await;
+            }
+        })
+        .await;
+    feed_shutdown.cancel();
+    feed.wait_stopped().await;
+    ingest.committer.stop().await;
+    drop(ingest);
+    drop(feed);
+    // The committer thread drains its queue, flushes and exits once the last
+    // handle is gone.
+    tokio::task::spawn_blocking(move || committer_thread.join())
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|_| std::io::Error::other("committer thread panicked"))?;
+    store.flush().map_err(|source| ServeError::Store {
+        dir: config.data_dir.clone(),
+        source,
+    })?;
+    tracing::info!(addr = %local, "ingest service stopped");
+    result.map_err(ServeError::from)
+}

@@ -1,0 +1,53 @@
+//! The sectorwire contract, shared by every service, client and test.
+//!
+//! - [`article`], [`ingest`], [`query`]: messages and tonic clients/servers
+//!   generated at build time from `proto/sectorwire/**.proto` (protox, so no
+//!   `protoc` is needed).
+//! - [`FILE_DESCRIPTOR_SET`]: the compiled schemas, served by gRPC reflection
+//!   and used by [`json`] to print messages in the proto3 JSON mapping.
+//! - [`runtime`]: the plumbing both servers share (logging, shutdown signal),
+//!   kept here so the two binaries behave alike.
+
+pub mod json;
+pub mod runtime;
+
+/// Generated code, nested by protobuf package so cross-package references
+/// (`super::super::article::v1`) resolve.
+#[allow(clippy::large_enum_variant)]
+pub mod sectorwire {
+    /// The article record and change events.
+    pub mod article {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("sectorwire.article.v1");
+        }
+    }
+    /// The write side.
+    pub mod ingest {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("sectorwire.ingest.v1");
+        }
+    }
+    /// The read side.
+    pub mod query {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("sectorwire.query.v1");
+        }
+    }
+}
+
+pub use sectorwire::article::v1 as article;
+pub use sectorwire::ingest::v1 as ingest;
+pub use sectorwire::query::v1 as query;
+
+/// Encoded `FileDescriptorSet` of every sectorwire schema (plus the
+/// well-known types they import).
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sectorwire_descriptor.bin"));
+
+/// Converts between `prost_types::Timestamp` and seconds since the epoch, the
+/// form the storage layers index on.
+pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds, nanos: 0 }
+}

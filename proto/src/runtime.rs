@@ -1,0 +1,111 @@
+//! Process plumbing shared by both services and the CLI: log setup and the
+//! shutdown signal, so every binary logs and stops the same way.
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default on a terminal or anywhere).
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Installs the global `tracing` subscriber. `RUST_LOG` overrides the default
+/// `info` level. Calling it twice is harmless (the second call is ignored), so
+/// tests and the CLI can start services in one process.
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let result = match format {
+        LogFormat::Pretty => fmt().with_env_filter(filter).with_target(false).try_init(),
+        LogFormat::Json => fmt().with_env_filter(filter).json().try_init(),
+    };
+    // An already-installed subscriber is fine: keep it.
+    let _ = result;
+}
+
+/// Resolves on Ctrl-C or SIGTERM, whichever comes first. Servers pass it to
+/// `serve_with_shutdown` so in-flight requests finish and stores flush.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Why a health check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The address is not a valid endpoint URI.
+    #[error("invalid address {0}")]
+    Address(String),
+    /// Could not connect.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: tonic::transport::Error,
+    },
+    /// The health RPC failed.
+    #[error("health check of {service} failed: {0}", service = .1)]
+    Rpc(tonic::Status, String),
+    /// The service answered but is not serving.
+    #[error("{0} is not serving (status {1})")]
+    NotServing(String, i32),
+}
+
+/// Asks the `grpc.health.v1` service at `addr` whether `service` is SERVING.
+/// Used by the `healthcheck` subcommands that container health checks run.
+pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let uri = if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(uri.clone())
+        .map_err(|_| HealthError::Address(addr.to_string()))?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(3));
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|source| HealthError::Connect { addr: uri, source })?;
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await
+        .map_err(|status| HealthError::Rpc(status, service.to_string()))?
+        .into_inner();
+    if response.status == ServingStatus::Serving as i32 {
+        Ok(())
+    } else {
+        Err(HealthError::NotServing(service.to_string(), response.status))
+    }
+}

@@ -1,0 +1,121 @@
+//! Follows the ingest service's change feed into the read model: subscribe
+//! after the applied sequence, gather whatever has arrived into a batch
+//! (bounded in size and time), apply it, repeat; on any error reconnect with
+//! capped exponential backoff and resume exactly where the model stands.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sectorwire_proto::article::ChangeEvent;
+use sectorwire_proto::ingest::{
+    change_feed_service_client::ChangeFeedServiceClient, subscribe_response, SubscribeRequest,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::model::ReadModel;
+
+/// Most events applied in one batch (one tantivy commit, one sled flush).
+const MAX_BATCH: usize = 2000;
+/// How long a batch may keep gathering once it has an event.
+const MAX_GATHER: Duration = Duration::from_millis(20);
+
+/// What the follower knows about its link, for stats.
+#[derive(Debug, Default)]
+pub struct FollowState {
+    /// Newest sequence the ingest service has reported.
+    pub head: AtomicU64,
+    /// Whether a subscription is open now.
+    pub connected: AtomicBool,
+}
+
+/// Runs until `shutdown` fires.
+pub async fn run(
+    model: Arc<ReadModel>,
+    ingest_addr: String,
+    state: Arc<FollowState>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let result = tokio::select! {
+            () = shutdown.cancelled() => return,
+            r = follow_once(&model, &ingest_addr, &state, &mut backoff) => r,
+        };
+        state.connected.store(false, Ordering::Relaxed);
+        if let Err(error) = result {
+            tracing::warn!(%error, addr = %ingest_addr, retry_in = ?backoff, "change feed interrupted");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn follow_once(
+    model: &Arc<ReadModel>,
+    addr: &str,
+    state: &FollowState,
+    backoff: &mut Duration,
+) -> anyhow::Result<()> {
+    let uri = if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    };
+    let channel = tonic::transport::Endpoint::from_shared(uri)?
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .connect()
+        .await?;
+    let mut client = ChangeFeedServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+    let after = model.applied();
+    let mut stream = client
+        .subscribe(SubscribeRequest {
+            after_sequence: after,
+            heartbeat_millis: 1000,
+        })
+        .await?
+        .into_inner();
+    state.connected.store(true, Ordering::Relaxed);
+    *backoff = Duration::from_millis(100);
+    tracing::info!(after, "following change feed");
+    let mut batch: Vec<ChangeEvent> = Vec::new();
+    loop {
+        let first = stream.message().await?;
+        let Some(first) = first else {
+            anyhow::bail!("change feed closed by the ingest service");
+        };
+        let deadline = tokio::time::Instant::now() + MAX_GATHER;
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message.message {
+                Some(subscribe_response::Message::Event(event)) => {
+                    state.head.fetch_max(event.sequence, Ordering::Relaxed);
+                    batch.push(event);
+                }
+                Some(subscribe_response::Message::Heartbeat(beat)) => {
+                    state.head.fetch_max(beat.head_sequence, Ordering::Relaxed);
+                }
+                None => {}
+            }
+            if batch.len() >= MAX_BATCH {
+                break;
+            }
+            // Keep gathering briefly so a burst becomes one commit.
+            if let Ok(Ok(Some(m))) = tokio::time::timeout_at(deadline, stream.message()).await {
+                next = Some(m);
+            }
+        }
+        if !batch.is_empty() {
+            let events = std::mem::take(&mut batch);
+            let model = model.clone();
+            tokio::task::spawn_blocking(move || model.apply(&events)).await??;
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! The gRPC surface of the query service: thin handlers that validate
+//! requests, wait for read-your-writes, and answer from the read model.
+//! [`serve`] runs the follower and the server together.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sectorwire_ingest::analyze::Sector;
+use sectorwire_proto::article::SectorInfo;
+use sectorwire_proto::query::{
+    query_service_server::{QueryService, QueryServiceServer},
+    ArticleOrder, BatchGetArticlesRequest, BatchGetArticlesResponse, Consistency, CountArticlesRequest,
+    CountArticlesResponse, Facet, FacetCount, GetArticleRequest, GetArticleResponse, GetQueryStatsRequest,
+    ListArticlesRequest, ListArticlesResponse, ListSectorsRequest, ListSectorsResponse, QueryStats,
+    SearchArticlesRequest, SearchArticlesResponse, SearchHit, SectorSeries, SectorTimelineRequest,
+    SectorTimelineResponse, TimeBucket, TimelinePoint,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::filter::{self, Violation};
+use crate::follow::{self, FollowState};
+use crate::index::{self, IndexError, ListOrder};
+use crate::model::{ModelError, ReadModel};
+use crate::page_token::{self, PageToken};
+use crate::timeline;
+
+/// Largest page of `ListArticles`.
+pub const MAX_LIST_PAGE: usize = 200;
+/// Largest page of `SearchArticles`.
+pub const MAX_SEARCH_PAGE: usize = 100;
+/// Deepest hit `SearchArticles` pages to (ranked results past this are noise).
+pub const MAX_SEARCH_OFFSET: usize = 10_000;
+/// Most ids in one `BatchGetArticles`.
+pub const MAX_BATCH_GET: usize = 1000;
+/// How long a read waits for `min_sequence` when the call has no deadline.
+const DEFAULT_CONSISTENCY_WAIT: Duration = Duration::from_secs(5);
+
+/// Everything the query service needs to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueryConfig {
+    /// Address to listen on.
+    #[arg(
+        long = "query-listen",
+        env = "SECTORWIRE_QUERY_LISTEN",
+        default_value = "127.0.0.1:50052"
+    )]
+    pub listen: SocketAddr,
+    /// Directory of this replica's read model (created if missing).
+    #[arg(
+        long = "query-data-dir",
+        env = "SECTORWIRE_QUERY_DATA_DIR",
+        default_value = "data/query"
+    )]
+    pub data_dir: PathBuf,
+    /// The ingest service whose change feed to follow.
+    #[arg(
+        long = "follow",
+        env = "SECTORWIRE_INGEST_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub ingest_addr: String,
+    /// Concurrent requests per connection before shedding.
+    #[arg(
+        long = "query-concurrency",
+        env = "SECTORWIRE_QUERY_CONCURRENCY",
+        default_value_t = 1024
+    )]
+    pub max_concurrent_requests: usize,
+}
+
+impl QueryConfig {
+    /// Defaults with the given address, data directory and ingest address.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf, ingest_addr: String) -> Self {
+        QueryConfig {
+            listen,
+            data_dir,
+            ingest_addr,
+            max_concurrent_requests: 1024,
+        }
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The read model could not be opened.
+    #[error("opening read model in {dir}: {source}")]
+    Model {
+        /// Directory.
+        dir: PathBuf,
+        /// Cause.
+        source: ModelError,
+    },
+    /// Socket failure.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// gRPC transport failure.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection setup failed.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The `QueryService` implementation.
+#[derive(Clone)]
+pub struct Query {
+    model: Arc<ReadModel>,
+    follow: Arc<FollowState>,
+}
+
+fn invalid(message: impl Into<String>, violations: &[Violation]) -> Status {
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    }
+    Status::with_error_details(Code::InvalidArgument, message.into(), details)
+}
+
+fn invalid_field(field: &str, description: impl Into<String>) -> Status {
+    let description = description.into();
+    invalid(
+        format!("{field}: {description}"),
+        &[Violation::new(field, description)],
+    )
+}
+
+fn model_status(error: ModelError) -> Status {
+    Status::internal(error.to_string())
+}
+
+fn index_status(error: IndexError) -> Status {
+    match error {
+        IndexError::Query(message) => invalid_field("query", message),
+        other => Status::internal(other.to_string()),
+    }
+}
+
+fn validate_filter(
+    filter: Option<&sectorwire_proto::query::ArticleFilter>,
+) -> Result<filter::Filter, Status> {
+    filter::validate(filter).map_err(|v| invalid("invalid filter", &v))
+}
+
+fn page_size(requested: i32, default: usize, max: usize, field: &str) -> Result<usize, Status> {
+    match requested {
+        n if n < 0 => Err(invalid_field(field, "must not be negative")),
+        0 => Ok(default),
+        n => Ok((n as usize).min(max)),
+    }
+}
+
+fn parse_id(raw: &str, field: &str) -> Result<String, Status> {
+    sectorwire_ingest::server::parse_article_id(raw, field)
+}
+
+impl Query {
+    /// Waits until the model has applied `consistency.min_sequence`, bounded
+    /// by the call's deadline; returns the applied sequence.
+    async fn settle<T>(
+        &self,
+        request: &Request<T>,
+        consistency: Option<&Consistency>,
+    ) -> Result<u64, Status> {
+        let wanted = consistency.map_or(0, |c| c.min_sequence);
+        let mut applied = self.model.subscribe_applied();
+        if *applied.borrow() >= wanted {
+            return Ok(*applied.borrow());
+        }
+        let wait = deadline_of(request).unwrap_or(DEFAULT_CONSISTENCY_WAIT);
+        let reached = tokio::time::timeout(wait, applied.wait_for(|s| *s >= wanted)).await;
+        match reached {
+            Ok(Ok(seq)) => Ok(*seq),
+            _ => Err(Status::unavailable(format!(
+                "replica has applied sequence {} and did not reach min_sequence {wanted} in time",
+                self.model.applied()
+            ))),
+        }
+    }
+}
+
+/// The remaining time of a call, from its `grpc-timeout` header.
+fn deadline_of<T>(request: &Request<T>) -> Option<Duration> {
+    let raw = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (value, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let value: u64 = value.parse().ok()?;
+    let duration = match unit {
+        "H" => Duration::from_secs(value * 3600),
+        "M" => Duration::from_secs(value * 60),
+        "S" => Duration::from_secs(value),
+        "m" => Duration::from_millis(value),
+        "u" => Duration::from_micros(value),
+        "n" => Duration::from_nanos(value),
+        _ => return None,
+    };
+    // Leave a little time to answer before the client gives up.
+    Some(duration.mul_f64(0.9))
+}
+
+#[tonic::async_trait]
+impl QueryService for Query {
+    async fn get_article(
+        &self,
+        request: Request<GetArticleRequest>,
+    ) -> Result<Response<GetArticleResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let id = parse_id(&request.get_ref().id, "id")?;
+        let article = self
+            .model
+            .get(&id)
+            .map_err(model_status)?
+            .ok_or_else(|| Status::not_found(format!("article {id} not found")))?;
+        Ok(Response::new(GetArticleResponse {
+            article: Some(article),
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn batch_get_articles(
+        &self,
+        request: Request<BatchGetArticlesRequest>,
+    ) -> Result<Response<BatchGetArticlesResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let ids = &request.get_ref().ids;
+        if ids.len() > MAX_BATCH_GET {
+            return Err(invalid_field(
+                "ids",
+                format!("at most {MAX_BATCH_GET} ids per call"),
+            ));
+        }
+        let mut articles = Vec::new();
+        let mut missing_ids = Vec::new();
+        for (i, raw) in ids.iter().enumerate() {
+            let id = parse_id(raw, &format!("ids[{i}]"))?;
+            match self.model.get(&id).map_err(model_status)? {
+                Some(article) => articles.push(article),
+                None => missing_ids.push(id),
+            }
+        }
+        Ok(Response::new(BatchGetArticlesResponse {
+            articles,
+            missing_ids,
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn list_articles(
+        &self,
+        request: Request<ListArticlesRequest>,
+    ) -> Result<Response<ListArticlesResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let r = request.get_ref();
+        let filter = validate_filter(r.filter.as_ref())?;
+        let size = page_size(r.page_size, 20, MAX_LIST_PAGE, "page_size")?;
+        let order = match ArticleOrder::try_from(r.order_by) {
+            Ok(ArticleOrder::Unspecified | ArticleOrder::PublishedDesc) => ListOrder::PublishedDesc,
+            Ok(ArticleOrder::PublishedAsc) => ListOrder::PublishedAsc,
+            Ok(ArticleOrder::IngestedDesc) => ListOrder::IngestedDesc,
+            Err(_) => return Err(invalid_field("order_by", format!("unknown order {}", r.order_by))),
+        };
+        let digest = page_token::digest(&[&format!("{filter:?}"), &format!("{order:?}")]);
+        let after = PageToken::decode(&r.page_token, digest)
+            .map_err(|e| invalid_field("page_token", e.to_string()))?
+            .map(|t| t.position);
+        // One extra to know whether another page exists.
+        let mut page = self
+            .model
+            .index()
+            .list(&filter, order, after, size + 1)
+            .map_err(index_status)?;
+        let more = page.len() > size;
+        page.truncate(size);
+        let next_page_token = match (more, page.last()) {
+            (true, Some((key, _))) => PageToken {
+                position: *key,
+                request_digest: digest,
+            }
+            .encode(),
+            _ => String::new(),
+        };
+        let mut articles = Vec::with_capacity(page.len());
+        for (_, id) in page {
+            if let Some(article) = self.model.get(&id).map_err(model_status)? {
+                articles.push(article);
+            }
+        }
+        Ok(Response::new(ListArticlesResponse {
+            articles,
+            next_page_token,
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn search_articles(
+        &self,
+        request: Request<SearchArticlesRequest>,
+    ) -> Result<Response<SearchArticlesResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let r = request.get_ref();
+        if r.query.trim().is_empty() {
+            return Err(invalid_field("query", "must not be empty"));
+        }
+        if r.query.len() > 2048 {
+            return Err(invalid_field("query", "at most 2048 bytes"));
+        }
+        let filter = validate_filter(r.filter.as_ref())?;
+        let size = page_size(r.page_size, 10, MAX_SEARCH_PAGE, "page_size")?;
+        let digest = page_token::digest(&[&r.query, &format!("{filter:?}")]);
+        let offset = PageToken::decode(&r.page_token, digest)
+            .map_err(|e| invalid_field("page_token", e.to_string()))?
+            .map_or(0, |t| t.position as usize);
+        if offset > MAX_SEARCH_OFFSET {
+            return Err(invalid_field(
+                "page_token",
+                format!("results past {MAX_SEARCH_OFFSET} are not served"),
+            ));
+        }
+        let model = self.model.clone();
+        let (total, hits) = self
+            .model
+            .index()
+            .search(&r.query, &filter, offset, size, |id| {
+                model.get(id).ok().flatten().map(|a| a.body)
+            })
+            .map_err(index_status)?;
+        let next = offset + hits.len();
+        let next_page_token = if (next as u64) < total && hits.len() == size {
+            PageToken {
+                position: next as u64,
+                request_digest: digest,
+            }
+            .encode()
+        } else {
+            String::new()
+        };
+        let mut out = Vec::with_capacity(hits.len());
+        for index::Hit { score, id, snippet } in hits {
+            if let Some(article) = self.model.get(&id).map_err(model_status)? {
+                out.push(SearchHit {
+                    article: Some(article),
+                    score,
+                    snippet,
+                });
+            }
+        }
+        Ok(Response::new(SearchArticlesResponse {
+            hits: out,
+            next_page_token,
+            total_hits: total,
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn count_articles(
+        &self,
+        request: Request<CountArticlesRequest>,
+    ) -> Result<Response<CountArticlesResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let r = request.get_ref();
+        let filter = validate_filter(r.filter.as_ref())?;
+        let limit = page_size(r.limit, 10, 1000, "limit")?;
+        let mut facets = Vec::new();
+        for (i, name) in r.facets.iter().enumerate() {
+            let name = name.trim().to_ascii_lowercase();
+            if !index::is_facet(&name) {
+                return Err(invalid_field(
+                    &format!("facets[{i}]"),
+                    format!(
+                        "unknown facet {name:?}; use sector, country, entity, outlet, author or language"
+                    ),
+                ));
+            }
+            facets.push(name);
+        }
+        if facets.is_empty() {
+            facets = ["sector", "country", "entity", "outlet", "author", "language"]
+                .map(String::from)
+                .to_vec();
+        }
+        let (total, counts) = self
+            .model
+            .index()
+            .count(&filter, &facets, limit)
+            .map_err(index_status)?;
+        Ok(Response::new(CountArticlesResponse {
+            total,
+            facets: counts
+                .into_iter()
+                .map(|values| Facet {
+                    name: values.facet,
+                    counts: values
+                        .counts
+                        .into_iter()
+                        .map(|(value, count)| FacetCount { value, count })
+                        .collect(),
+                })
+                .collect(),
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn sector_timeline(
+        &self,
+        request: Request<SectorTimelineRequest>,
+    ) -> Result<Response<SectorTimelineResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let r = request.get_ref();
+        let filter = validate_filter(r.filter.as_ref())?;
+        let bucket = TimeBucket::try_from(r.bucket).map_err(|_| invalid_field("bucket", "unknown bucket"))?;
+        let days = self.model.index().sector_days(&filter).map_err(index_status)?;
+        let series = days
+            .into_iter()
+            .map(|(sector, days)| SectorSeries {
+                sector,
+                points: timeline::fold(&days, bucket)
+                    .into_iter()
+                    .map(|(start, count)| TimelinePoint {
+                        start: Some(sectorwire_proto::timestamp(start)),
+                        count,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Response::new(SectorTimelineResponse {
+            series,
+            applied_sequence: applied,
+        }))
+    }
+
+    async fn list_sectors(
+        &self,
+        _request: Request<ListSectorsRequest>,
+    ) -> Result<Response<ListSectorsResponse>, Status> {
+        Ok(Response::new(ListSectorsResponse {
+            sectors: Sector::ALL
+                .iter()
+                .map(|s| SectorInfo {
+                    slug: s.slug().into(),
+                    label: s.label().into(),
+                    description: s.description().into(),
+                    iptc_media_topic: s.iptc_media_topic().into(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_query_stats(
+        &self,
+        _request: Request<GetQueryStatsRequest>,
+    ) -> Result<Response<QueryStats>, Status> {
+        let applied = self.model.applied();
+        let head = self.follow.head.load(Ordering::Relaxed).max(applied);
+        Ok(Response::new(QueryStats {
+            applied_sequence: applied,
+            head_sequence: head,
+            lag: head - applied,
+            articles: self.model.len(),
+            connected: self.follow.connected.load(Ordering::Relaxed),
+        }))
+    }
+}
+
+/// Opens the read model, follows the ingest service and serves on `listener`
+/// until `shutdown` is cancelled; then stops following, finishes in-flight
+/// requests and releases the model.
+pub async fn serve(
+    config: QueryConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let model = Arc::new(
+        ReadModel::open(&config.data_dir).map_err(|source| ServeError::Model {
+            dir: config.data_dir.clone(),
+            source,
+        })?,
+    );
+    let state = Arc::new(FollowState::default());
+    let follower = tokio::spawn(follow::run(
+        model.clone(),
+        config.ingest_addr.clone(),
+        state.clone(),
+        shutdown.child_token(),
+    ));
+    let query = Query {
+        model: model.clone(),
+        follow: state,
+    };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<QueryServiceServer<Query>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sectorwire_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), applied = model.applied(), follow = %config.ingest_addr, "query service listening");
+    let result = tonic::transport::Server::builder()
+        .concurrency_limit_per_connection(config.max_concurrent_requests)
+        .load_shed(true)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await;
+    let _ = follower.await;
+    drop(model);
+    tracing::info!(addr = %local, "query service stopped");
+    result.map_err(ServeError::from)
+}

@@ -1,0 +1,153 @@
+//! Support for the end-to-end tests: start both services in-process on
+//! `127.0.0.1:0` over real sled and tantivy directories, connect real gRPC
+//! clients, and stop them gracefully so the same directories can be reopened.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sectorwire_ingest::IngestConfig;
+use sectorwire_proto::ingest::{
+    change_feed_service_client::ChangeFeedServiceClient, ingest_service_client::IngestServiceClient,
+};
+use sectorwire_proto::query::query_service_client::QueryServiceClient;
+use sectorwire_query::QueryConfig;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// A running service: its address and how to stop it.
+pub struct Running<E> {
+    /// Bound address.
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), E>>,
+}
+
+impl<E: std::fmt::Debug> Running<E> {
+    /// Graceful stop; panics if the service failed.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("service did not stop within 30 s")
+            .expect("service task panicked");
+        result.expect("service returned an error");
+    }
+}
+
+/// Starts the ingest service on an ephemeral port over `dir`.
+pub async fn start_ingest(dir: &Path) -> Running<sectorwire_ingest::ServeError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(sectorwire_ingest::serve(
+        IngestConfig::new(addr, dir.to_path_buf()),
+        listener,
+        shutdown.clone(),
+    ));
+    Running { addr, shutdown, task }
+}
+
+/// Starts a query replica on an ephemeral port over `dir`, following `ingest`.
+pub async fn start_query(dir: &Path, ingest: SocketAddr) -> Running<sectorwire_query::ServeError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(sectorwire_query::serve(
+        QueryConfig::new(addr, dir.to_path_buf(), format!("http://{ingest}")),
+        listener,
+        shutdown.clone(),
+    ));
+    Running { addr, shutdown, task }
+}
+
+async fn channel(addr: SocketAddr) -> Channel {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri");
+    for _ in 0..100 {
+        if let Ok(channel) = endpoint.connect().await {
+            return channel;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("cannot connect to {addr}");
+}
+
+/// A client of the ingest service.
+pub async fn ingest_client(addr: SocketAddr) -> IngestServiceClient<Channel> {
+    IngestServiceClient::new(channel(addr).await).max_encoding_message_size(64 * 1024 * 1024)
+}
+
+/// A client of the change feed.
+pub async fn feed_client(addr: SocketAddr) -> ChangeFeedServiceClient<Channel> {
+    ChangeFeedServiceClient::new(channel(addr).await).max_decoding_message_size(64 * 1024 * 1024)
+}
+
+/// A client of the query service.
+pub async fn query_client(addr: SocketAddr) -> QueryServiceClient<Channel> {
+    QueryServiceClient::new(channel(addr).await).max_decoding_message_size(64 * 1024 * 1024)
+}
+
+/// The shared test data directory (`../shared` beside the checkout).
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+}
+
+/// The seed articles, or `None` (after saying why) when `../shared/seeds` is
+/// missing outside CI. Under CI (`CI=true`) a missing directory fails the
+/// test: CI must exercise the real inputs.
+pub fn seeds() -> Option<Vec<(String, Vec<u8>)>> {
+    let dir = shared_dir().join("seeds");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but {} is unreadable: {e}", dir.display());
+            }
+            eprintln!("skipping: {} not found ({e})", dir.display());
+            return None;
+        }
+    };
+    let mut files: Vec<(String, Vec<u8>)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} holds no .txt seeds", dir.display());
+    Some(files)
+}
+
+/// Deterministic synthetic articles written for these tests: varied sectors,
+/// countries and dates, so filters and pagination have something to chew on.
+pub fn generated_article(n: usize) -> String {
+    const TOPICS: [(&str, &str); 6] = [
+        ("energy", "The pipeline will carry natural gas and the new solar power plant adds renewable electricity to the grid."),
+        ("trade", "Exports rose as the two governments cut tariffs and signed a free trade agreement covering imports of machinery."),
+        ("defence", "The armed forces held joint military exercises and the defence ministry ordered new fighter jets for the air force."),
+        ("education", "Universities will exchange students and offer scholarships while schools expand teacher training programmes."),
+        ("tourism", "Hotels reported record tourist arrivals as new direct flights made the coastal resorts easier to visit for travellers."),
+        ("health", "Hospitals received vaccines and the health ministry expanded a programme against malaria and other diseases."),
+    ];
+    const PLACES: [&str; 4] = [
+        "Kenya and Tanzania",
+        "Chile and Peru",
+        "Norway and Sweden",
+        "Vietnam and Thailand",
+    ];
+    let (topic, sentence) = TOPICS[n % TOPICS.len()];
+    let places = PLACES[(n / TOPICS.len()) % PLACES.len()];
+    format!(
+        "Test bulletin {n}: {places} talk {topic}\n\n\
+         Officials from {places} met on day {n} of the talks. {sentence}\n\n\
+         Both delegations said the {topic} plan number {n} would be reviewed next year. {sentence}\n"
+    )
+}
