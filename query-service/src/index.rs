@@ -289,6 +289,7 @@ impl SearchIndex {
             ListOrder::PublishedDesc => (f.order_key, "order_key", Order::Desc),
             ListOrder::PublishedAsc => (f.order_key, "order_key", Order::Asc),
             ListOrder::IngestedDesc => (f.seq, "seq", Order::Desc),
+            ListOrder::IngestedAsc => (f.seq, "seq", Order::Asc),
         };
         let mut extra: Vec<Box<dyn Query>> = Vec::new();
         if let Some(after) = after {
@@ -462,4 +463,6 @@ pub enum ListOrder {
     PublishedAsc,
     /// Highest sequence first.
     IngestedDesc,
+    /// Lowest sequence first (watch streams).
+    IngestedAsc,
 }

@@ -10,13 +10,15 @@
 //! - [`index`]: the tantivy schema, filters, ordering keys, BM25 search,
 //!   snippets and aggregations;
 //! - [`server`]: gRPC handlers; request validation lives in [`filter`] and
-//!   [`page_token`], calendar folding in [`timeline`] (all pure).
+//!   [`page_token`], calendar folding in [`timeline`], country-pair
+//!   summaries in [`pair`] (all pure).
 
 pub mod filter;
 pub mod follow;
 pub mod index;
 pub mod model;
 pub mod page_token;
+pub mod pair;
 pub mod server;
 pub mod timeline;
 

@@ -32,6 +32,10 @@ pub enum ModelError {
     /// A stored record does not decode.
     #[error("corrupt read-model record {0}")]
     Corrupt(String),
+    /// The records database could not be opened (e.g. locked by another
+    /// replica using the same directory).
+    #[error("read model records: {0}")]
+    Locked(String),
     /// The writer lock was poisoned by a panic elsewhere.
     #[error("index writer unavailable")]
     WriterPoisoned,
@@ -50,7 +54,9 @@ pub struct ReadModel {
 impl ReadModel {
     /// Opens the model under `dir` (`records/` for sled, `index/` for tantivy).
     pub fn open(dir: &Path) -> Result<Self, ModelError> {
-        let db = sled::Config::new().path(dir.join("records")).open()?;
+        let db =
+            sectorwire_ingest::store::sled_store::open_sled(sled::Config::new().path(dir.join("records")))
+                .map_err(|e| ModelError::Locked(e.to_string()))?;
         let articles = db.open_tree("articles")?;
         let meta = db.open_tree("meta")?;
         let index = SearchIndex::open(&dir.join("index"))?;

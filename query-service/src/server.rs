@@ -13,10 +13,11 @@ use sectorwire_proto::article::SectorInfo;
 use sectorwire_proto::query::{
     query_service_server::{QueryService, QueryServiceServer},
     ArticleOrder, BatchGetArticlesRequest, BatchGetArticlesResponse, Consistency, CountArticlesRequest,
-    CountArticlesResponse, Facet, FacetCount, GetArticleRequest, GetArticleResponse, GetQueryStatsRequest,
-    ListArticlesRequest, ListArticlesResponse, ListSectorsRequest, ListSectorsResponse, QueryStats,
-    SearchArticlesRequest, SearchArticlesResponse, SearchHit, SectorSeries, SectorTimelineRequest,
-    SectorTimelineResponse, TimeBucket, TimelinePoint,
+    CountArticlesResponse, Facet, FacetCount, GetArticleRequest, GetArticleResponse, GetCountryPairRequest,
+    GetCountryPairResponse, GetQueryStatsRequest, ListArticlesRequest, ListArticlesResponse,
+    ListSectorsRequest, ListSectorsResponse, QueryStats, SearchArticlesRequest, SearchArticlesResponse,
+    SearchHit, SectorSeries, SectorTimelineRequest, SectorTimelineResponse, TimeBucket, TimelinePoint,
+    WatchArticlesRequest, WatchArticlesResponse,
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -29,7 +30,12 @@ use crate::follow::{self, FollowState};
 use crate::index::{self, IndexError, ListOrder};
 use crate::model::{ModelError, ReadModel};
 use crate::page_token::{self, PageToken};
-use crate::timeline;
+use crate::{pair, timeline};
+
+/// Most articles `GetCountryPair` examines (the most recent ones).
+const MAX_PAIR_ARTICLES: usize = 5000;
+/// Articles fetched per step of a watch stream.
+const WATCH_STEP: usize = 256;
 
 /// Largest page of `ListArticles`.
 pub const MAX_LIST_PAGE: usize = 200;
@@ -114,6 +120,7 @@ pub enum ServeError {
 pub struct Query {
     model: Arc<ReadModel>,
     follow: Arc<FollowState>,
+    shutdown: CancellationToken,
 }
 
 fn invalid(message: impl Into<String>, violations: &[Violation]) -> Status {
@@ -162,6 +169,23 @@ fn parse_id(raw: &str, field: &str) -> Result<String, Status> {
 }
 
 impl Query {
+    fn series(&self, filter: &filter::Filter, bucket: TimeBucket) -> Result<Vec<SectorSeries>, Status> {
+        let days = self.model.index().sector_days(filter).map_err(index_status)?;
+        Ok(days
+            .into_iter()
+            .map(|(sector, days)| SectorSeries {
+                sector,
+                points: timeline::fold(&days, bucket)
+                    .into_iter()
+                    .map(|(start, count)| TimelinePoint {
+                        start: Some(sectorwire_proto::timestamp(start)),
+                        count,
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
     /// Waits until the model has applied `consistency.min_sequence`, bounded
     /// by the call's deadline; returns the applied sequence.
     async fn settle<T>(
@@ -426,24 +450,136 @@ impl QueryService for Query {
         let r = request.get_ref();
         let filter = validate_filter(r.filter.as_ref())?;
         let bucket = TimeBucket::try_from(r.bucket).map_err(|_| invalid_field("bucket", "unknown bucket"))?;
-        let days = self.model.index().sector_days(&filter).map_err(index_status)?;
-        let series = days
-            .into_iter()
-            .map(|(sector, days)| SectorSeries {
-                sector,
-                points: timeline::fold(&days, bucket)
-                    .into_iter()
-                    .map(|(start, count)| TimelinePoint {
-                        start: Some(sectorwire_proto::timestamp(start)),
-                        count,
-                    })
-                    .collect(),
-            })
-            .collect();
+        let series = self.series(&filter, bucket)?;
         Ok(Response::new(SectorTimelineResponse {
             series,
             applied_sequence: applied,
         }))
+    }
+
+    async fn get_country_pair(
+        &self,
+        request: Request<GetCountryPairRequest>,
+    ) -> Result<Response<GetCountryPairResponse>, Status> {
+        let applied = self
+            .settle(&request, request.get_ref().consistency.as_ref())
+            .await?;
+        let r = request.get_ref();
+        let mut wire_filter = r.filter.clone().unwrap_or_default();
+        if !wire_filter.country_pair.is_empty() {
+            return Err(invalid_field(
+                "filter.country_pair",
+                "must be empty: the pair is country_a and country_b",
+            ));
+        }
+        wire_filter.country_pair = vec![r.country_a.clone(), r.country_b.clone()];
+        let filter = filter::validate(Some(&wire_filter)).map_err(|violations| {
+            let renamed: Vec<Violation> = violations
+                .into_iter()
+                .map(|v| match v.field.as_str() {
+                    "filter.country_pair" => Violation::new(
+                        "country_a",
+                        "country_a and country_b must be two different ISO 3166-1 alpha-2 codes",
+                    ),
+                    _ => v,
+                })
+                .collect();
+            invalid("invalid request", &renamed)
+        })?;
+        let bucket = TimeBucket::try_from(r.bucket).map_err(|_| invalid_field("bucket", "unknown bucket"))?;
+        let max_articles = page_size(r.max_articles, 10, 100, "max_articles")?;
+        let max_evidence = page_size(r.max_evidence, 3, 20, "max_evidence")?;
+        let key = filter.country_pair.clone().unwrap_or_default();
+        let (a, b) = key.split_once('-').unwrap_or_default();
+        let (a, b) = (a.to_string(), b.to_string());
+        let recent = self
+            .model
+            .index()
+            .list(&filter, ListOrder::PublishedDesc, None, MAX_PAIR_ARTICLES)
+            .map_err(index_status)?;
+        let mut records = Vec::with_capacity(recent.len());
+        for (_, id) in &recent {
+            if let Some(article) = self.model.get(id).map_err(model_status)? {
+                records.push(article);
+            }
+        }
+        let (total, _) = self.model.index().count(&filter, &[], 0).map_err(index_status)?;
+        let sectors = pair::summarize(&a, &b, &records, max_evidence);
+        let timeline = self.series(&filter, bucket)?;
+        let examined = records.len() as u64;
+        records.truncate(max_articles);
+        Ok(Response::new(GetCountryPairResponse {
+            a,
+            b,
+            article_count: total,
+            sectors,
+            articles: records,
+            timeline,
+            articles_examined: examined,
+            applied_sequence: applied,
+        }))
+    }
+
+    type WatchArticlesStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<WatchArticlesResponse, Status>> + Send>>;
+
+    async fn watch_articles(
+        &self,
+        request: Request<WatchArticlesRequest>,
+    ) -> Result<Response<Self::WatchArticlesStream>, Status> {
+        let r = request.into_inner();
+        let filter = validate_filter(r.filter.as_ref())?;
+        let model = self.model.clone();
+        let mut last = r.after_sequence.unwrap_or_else(|| model.applied());
+        let shutdown = self.shutdown.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_STEP);
+        tokio::spawn(async move {
+            let mut applied = model.subscribe_applied();
+            loop {
+                applied.borrow_and_update();
+                let page = match model
+                    .index()
+                    .list(&filter, ListOrder::IngestedAsc, Some(last), WATCH_STEP)
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(index_status(e))).await;
+                        return;
+                    }
+                };
+                let full = page.len() == WATCH_STEP;
+                for (sequence, id) in page {
+                    match model.get(&id) {
+                        Ok(Some(article)) if article.sequence == sequence => {
+                            let item = WatchArticlesResponse {
+                                article: Some(article),
+                                sequence,
+                            };
+                            if tx.send(Ok(item)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            let _ = tx.send(Err(model_status(e))).await;
+                            return;
+                        }
+                    }
+                    last = sequence;
+                }
+                if full {
+                    continue;
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tx.closed() => return,
+                    changed = applied.changed() => if changed.is_err() { return },
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn list_sectors(
@@ -504,6 +640,7 @@ pub async fn serve(
     let query = Query {
         model: model.clone(),
         follow: state,
+        shutdown: shutdown.clone(),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<QueryServiceServer<Query>>().await;

@@ -37,12 +37,14 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`, checking the schema version and
     /// that the log head and the articles agree.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            // Our own flush before each ack is what makes writes durable; the
-            // background flush only bounds loss for writes nobody waits for.
-            .flush_every_ms(Some(1000))
-            .open()?;
+        let db = open_sled(
+            sled::Config::new()
+                .path(dir)
+                // Our own flush before each ack is what makes writes durable;
+                // the background flush only bounds loss for writes nobody
+                // waits for.
+                .flush_every_ms(Some(1000)),
+        )?;
         let store = SledStore {
             articles: db.open_tree("articles")?,
             keys: db.open_tree("keys")?,
@@ -107,6 +109,29 @@ impl SledStore {
     /// Bytes the database occupies on disk.
     pub fn disk_bytes(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+/// Opens a sled database, waiting briefly while its directory lock is held.
+/// sled releases the lock from a background thread some milliseconds after
+/// the last handle is dropped, so an in-process restart (tests, `sectorwire
+/// up` after a failed start) would otherwise fail spuriously. A lock held by
+/// another process still fails, with a message that says so.
+pub fn open_sled(config: sled::Config) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::Backend(format!(
+                        "data directory is locked by another process (is another ingest service running?): {e}"
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

@@ -1,0 +1,183 @@
+//! Durable streaming ingest over real gRPC on loopback.
+//!
+//! For each concurrency level, a fresh ingest service (in this process, on
+//! `127.0.0.1:0`, over a temp dir) receives `--articles` synthetic ~5 KB
+//! articles through that many concurrent `IngestArticles` streams, each on
+//! its own connection. Every result is a durable ack. Reported: articles/s,
+//! ack latency p50/p99, and fsyncs (group-commit flushes) per article.
+//!
+//! Baseline, measured in the same run: the same store written the naive way
+//! — one transaction and one flush per article, no gRPC, no parsing. Ratios
+//! against it are the figures to quote.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hdrhistogram::Histogram;
+use sectorwire_bench::{corpus, services};
+use sectorwire_ingest::store::{SledStore, Store, WriteOp};
+use sectorwire_proto::article::Article;
+use sectorwire_proto::ingest::{
+    ingest_articles_response, ingest_service_client::IngestServiceClient, ArticleMetadata,
+    GetIngestStatsRequest, IngestArticleRequest,
+};
+use tokio::sync::Mutex;
+
+#[derive(Parser)]
+#[command(about = "Durable streaming ingest throughput vs one fsync per article")]
+struct Args {
+    /// Articles per concurrency level.
+    #[arg(long, default_value_t = 20_000)]
+    articles: usize,
+    /// Concurrent streams to measure, comma-separated.
+    #[arg(long, default_value = "1,8,64", value_delimiter = ',')]
+    streams: Vec<usize>,
+    /// Approximate article size in bytes.
+    #[arg(long, default_value_t = 5_000)]
+    article_bytes: usize,
+    /// Articles written by the one-fsync-per-article baseline.
+    #[arg(long, default_value_t = 2_000)]
+    baseline_articles: usize,
+}
+
+fn baseline(n: usize, bytes: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let store = SledStore::open(dir.path())?;
+    let mut rng = corpus::Rng(7);
+    let bodies: Vec<String> = (0..n).map(|i| corpus::article(&mut rng, i, bytes)).collect();
+    let start = Instant::now();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let article = Article {
+            id: format!("b{i}"),
+            content_hash: format!("{i}"),
+            body,
+            ..Default::default()
+        };
+        store.apply(
+            &[WriteOp::Upsert {
+                key: format!("source:b{i}"),
+                article: Box::new(article),
+            }],
+            0,
+        )?;
+        store.flush()?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+struct Level {
+    streams: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    fsyncs_per_article: f64,
+}
+
+async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<Level> {
+    let dir = tempfile::tempdir()?;
+    let service = services::ingest(dir.path()).await?;
+    let per_stream = articles.div_ceil(streams);
+    let mut rng = corpus::Rng(0xB0BA + streams as u64);
+    let mut batches = Vec::new();
+    for s in 0..streams {
+        let requests: Vec<IngestArticleRequest> = (0..per_stream)
+            .map(|i| {
+                let n = s * per_stream + i;
+                IngestArticleRequest {
+                    content: corpus::article(&mut rng, n, bytes).into_bytes(),
+                    metadata: Some(ArticleMetadata {
+                        source_id: format!("bench-{n}"),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        batches.push(requests);
+    }
+    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for requests in batches {
+        let channel = services::channel(service.addr).await?;
+        let histogram = histogram.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = IngestServiceClient::new(channel).max_encoding_message_size(64 << 20);
+            let count = requests.len();
+            let sent: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
+                Arc::new(std::sync::Mutex::new(vec![None; count]));
+            let sent_in = sent.clone();
+            let stream = tokio_stream::iter(requests.into_iter().enumerate().map(move |(i, r)| {
+                if let Ok(mut s) = sent_in.lock() {
+                    s[i] = Some(Instant::now());
+                }
+                r
+            }));
+            let mut results = client.ingest_articles(stream).await?.into_inner();
+            let mut ok = 0usize;
+            while let Some(item) = results.message().await? {
+                if let Some(ingest_articles_response::Result::Ok(_)) = item.result {
+                    ok += 1;
+                }
+                let at = sent
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.get(item.index as usize).copied().flatten());
+                if let Some(at) = at {
+                    let micros = at.elapsed().as_micros() as u64;
+                    histogram.lock().await.record(micros.max(1))?;
+                }
+            }
+            anyhow::ensure!(ok == count, "{} of {count} items failed", count - ok);
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let elapsed = start.elapsed();
+    let mut client = IngestServiceClient::new(services::channel(service.addr).await?);
+    let stats = client
+        .get_ingest_stats(GetIngestStatsRequest {})
+        .await?
+        .into_inner();
+    service.stop().await?;
+    let h = histogram.lock().await;
+    Ok(Level {
+        streams,
+        per_second: (per_stream * streams) as f64 / elapsed.as_secs_f64(),
+        p50: Duration::from_micros(h.value_at_quantile(0.50)),
+        p99: Duration::from_micros(h.value_at_quantile(0.99)),
+        fsyncs_per_article: stats.flushes as f64 / stats.writes.max(1) as f64,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    eprintln!(
+        "baseline: {} articles of ~{} B, one transaction + one flush each",
+        args.baseline_articles, args.article_bytes
+    );
+    let base =
+        tokio::task::spawn_blocking(move || baseline(args.baseline_articles, args.article_bytes)).await??;
+    println!("baseline (one fsync per article, no gRPC, no parsing): {base:.0} articles/s");
+    println!(
+        "{:>8} {:>12} {:>10} {:>10} {:>10} {:>14}",
+        "streams", "articles/s", "vs base", "p50 ack", "p99 ack", "fsyncs/article"
+    );
+    for &streams in &args.streams {
+        let l = level(streams, args.articles, args.article_bytes).await?;
+        println!(
+            "{:>8} {:>12.0} {:>9.1}x {:>10.1?} {:>10.1?} {:>14.4}",
+            l.streams,
+            l.per_second,
+            l.per_second / base,
+            l.p50,
+            l.p99,
+            l.fsyncs_per_article
+        );
+    }
+    Ok(())
+}
