@@ -316,17 +316,17 @@ impl SearchIndex {
             .collect()
     }
 
-    /// Ranked full-text search: total hits and one page of hits. Snippets
-    /// come from the caller-supplied body lookup, so bodies are read only
-    /// for returned hits and are not stored twice.
+    /// Ranked full-text search: total hits, one page of (score, id), and a
+    /// snippet generator for the query. Snippets are cut by the caller from
+    /// the records it loads anyway, so bodies are neither stored twice nor
+    /// decoded twice.
     pub fn search(
         &self,
         text: &str,
         filter: &Filter,
         offset: usize,
         limit: usize,
-        body_of: impl Fn(&str) -> Option<String>,
-    ) -> Result<(u64, Vec<Hit>), IndexError> {
+    ) -> Result<SearchPage, IndexError> {
         let f = self.fields;
         let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.body]);
         parser.set_conjunction_by_default();
@@ -335,7 +335,8 @@ impl SearchIndex {
             .parse_query(text)
             .map_err(|e| IndexError::Query(e.to_string()))?;
         let searcher = self.reader.searcher();
-        let snippets = SnippetGenerator::create(&searcher, &*text_query, f.body)?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*text_query, f.body)?;
+        snippets.set_max_num_chars(240);
         let query = self.filter_query(filter, vec![text_query]);
         let (top, total) = searcher.search(
             &query,
@@ -348,13 +349,13 @@ impl SearchIndex {
         )?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let id = self.id_of(&searcher, address)?;
-            let snippet = body_of(&id)
-                .map(|b| snippets.snippet(&b).to_html())
-                .unwrap_or_default();
-            hits.push(Hit { score, id, snippet });
+            hits.push((score, self.id_of(&searcher, address)?));
         }
-        Ok((total as u64, hits))
+        Ok(SearchPage {
+            total: total as u64,
+            hits,
+            snippets,
+        })
     }
 
     fn aggregate(&self, query: &dyn Query, aggs: serde_json::Value) -> Result<serde_json::Value, IndexError> {
@@ -434,15 +435,14 @@ impl SearchIndex {
     }
 }
 
-/// One ranked search result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// BM25 score.
-    pub score: f32,
-    /// Article id.
-    pub id: String,
-    /// Body excerpt, matched terms in `<b>`.
-    pub snippet: String,
+/// One page of ranked search results.
+pub struct SearchPage {
+    /// All matching documents.
+    pub total: u64,
+    /// (BM25 score, article id), best first.
+    pub hits: Vec<(f32, String)>,
+    /// Cuts highlighted excerpts (`<b>` around matched terms) from bodies.
+    pub snippets: SnippetGenerator,
 }
 
 /// The top values of one facet with their counts.

@@ -354,16 +354,13 @@ impl QueryService for Query {
                 format!("results past {MAX_SEARCH_OFFSET} are not served"),
             ));
         }
-        let model = self.model.clone();
-        let (total, hits) = self
+        let page = self
             .model
             .index()
-            .search(&r.query, &filter, offset, size, |id| {
-                model.get(id).ok().flatten().map(|a| a.body)
-            })
+            .search(&r.query, &filter, offset, size)
             .map_err(index_status)?;
-        let next = offset + hits.len();
-        let next_page_token = if (next as u64) < total && hits.len() == size {
+        let next = offset + page.hits.len();
+        let next_page_token = if (next as u64) < page.total && page.hits.len() == size {
             PageToken {
                 position: next as u64,
                 request_digest: digest,
@@ -372,9 +369,10 @@ impl QueryService for Query {
         } else {
             String::new()
         };
-        let mut out = Vec::with_capacity(hits.len());
-        for index::Hit { score, id, snippet } in hits {
+        let mut out = Vec::with_capacity(page.hits.len());
+        for (score, id) in page.hits {
             if let Some(article) = self.model.get(&id).map_err(model_status)? {
+                let snippet = page.snippets.snippet(&article.body).to_html();
                 out.push(SearchHit {
                     article: Some(article),
                     score,
@@ -382,6 +380,7 @@ impl QueryService for Query {
                 });
             }
         }
+        let total = page.total;
         Ok(Response::new(SearchArticlesResponse {
             hits: out,
             next_page_token,
