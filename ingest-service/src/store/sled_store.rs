@@ -122,7 +122,11 @@ pub fn open_sled(config: sled::Config) -> Result<sled::Db, StoreError> {
     loop {
         match config.open() {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            // sled reports the lock as an `Other` IO error with this text.
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.to_string().contains("could not acquire lock") =>
+            {
                 if std::time::Instant::now() >= deadline {
                     return Err(StoreError::Backend(format!(
                         "data directory is locked by another process (is another ingest service running?): {e}"
