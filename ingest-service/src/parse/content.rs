@@ -1,0 +1,613 @@
+//! Finds the article body inside a page, the way a reader's eye does: the region dense
+//! with prose and light on links, under names like "article" or "story", away from
+//! navigation, sidebars, comments and share bars.
+//!
+//! Steps, each linear in the page and none recursive (deep markup cannot exhaust the
+//! stack):
+//! 1. measure the text under every element, so a subtree whose name looks like
+//!    furniture ("sidebar") is only dropped when it holds a minor share of the page;
+//! 2. flatten the page into text blocks (paragraphs, list items, headings) that remember
+//!    their element, skipping furniture;
+//! 3. let paragraph-sized blocks vote for their ancestors (a readability-style score,
+//!    discounted by link density, moved by class and id names; see [`super::signals`]);
+//! 4. take the best element, widen it to ancestors that only add more of the same prose
+//!    (articles split around photos), and add siblings that read like the article.
+
+use super::signals::{class_weight, tag_weight, verdict, Verdict};
+use super::text;
+use ego_tree::NodeId;
+use scraper::{node::Element, Html, Node};
+use std::collections::HashMap;
+
+/// A subtree named like furniture is dropped only below this share of the page's text:
+/// layout wrappers ("has-sidebar", "ad_body", "elementor-widget") often carry such
+/// names while holding the whole article.
+const WEAK_SKIP_MAX_SHARE: f64 = 0.35;
+
+/// Elements that start a new block of text.
+#[rustfmt::skip]
+const BLOCK_TAGS: &[&str] = &[
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul",
+    "ol", "dl", "dt", "dd", "blockquote", "pre", "table", "tbody", "thead", "tr", "td", "th",
+    "br", "hr", "body", "center", "address", "details", "summary", "caption",
+];
+
+/// What kind of element a block of text came from: only paragraph-like blocks vote,
+/// and navigation-like kinds are judged more strictly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Paragraph,
+    Heading(u8),
+    ListItem,
+    Quote,
+    Pre,
+    Cell,
+    Loose,
+}
+
+/// A run of text between block boundaries, with how much of it is link text.
+#[derive(Debug)]
+struct Block {
+    text: String,
+    chars: usize,
+    link_chars: usize,
+    kind: Kind,
+    /// The block element the text sits in.
+    owner: NodeId,
+}
+
+/// Per element: text and link volume below it, and its range of blocks (blocks are in
+/// document order, so every element's blocks are contiguous).
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    chars: usize,
+    link_chars: usize,
+    first_block: usize,
+    end_block: usize,
+}
+
+/// An open element during flattening.
+struct Frame {
+    id: NodeId,
+    is_block: bool,
+    is_link: bool,
+    chars: usize,
+    link_chars: usize,
+    first_block: usize,
+}
+
+/// The article body of a parsed page, as paragraphs.
+pub(crate) fn main_text(doc: &Html) -> Vec<String> {
+    let flat = flatten(doc);
+    if flat.blocks.is_empty() {
+        return Vec::new();
+    }
+    let selected = select(doc, &flat);
+    let mut out = Vec::new();
+    for (first, end) in selected {
+        for b in &flat.blocks[first..end] {
+            if keep_block(b) {
+                out.push(b.text.clone());
+            }
+        }
+    }
+    out
+}
+
+struct Flat {
+    blocks: Vec<Block>,
+    stats: HashMap<NodeId, Stats>,
+}
+
+/// One iterative pre-order pass: builds text blocks and per-element text statistics.
+fn flatten(doc: &Html) -> Flat {
+    let (volume, total_volume) = text_volume(doc);
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut stats: HashMap<NodeId, Stats> = HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut skip: Option<NodeId> = None;
+    let mut buf = String::new();
+    let mut buf_links = 0usize;
+    let mut link_depth = 0usize;
+
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            ego_tree::iter::Edge::Open(node) => {
+                if skip.is_some() {
+                    continue;
+                }
+                match node.value() {
+                    Node::Text(t) => {
+                        let s: &str = t.as_ref();
+                        let n = s.chars().filter(|c| !c.is_whitespace()).count();
+                        if let Some(f) = stack.last_mut() {
+                            f.chars += n;
+                            if link_depth > 0 {
+                                f.link_chars += n;
+                            }
+                        }
+                        if link_depth > 0 {
+                            buf_links += n;
+                        }
+                        buf.push_str(s);
+                    }
+                    Node::Element(el) => {
+                        let name = el.name();
+                        let skipped = match verdict(el, name, parent_name(&node)) {
+                            Verdict::Keep => false,
+                            Verdict::Drop => true,
+                            Verdict::Doubtful => {
+                                let v = volume.get(&node.id()).copied().unwrap_or(0);
+                                (v as f64) < WEAK_SKIP_MAX_SHARE * total_volume as f64
+                            }
+                        };
+                        if skipped {
+                            skip = Some(node.id());
+                            continue;
+                        }
+                        let is_block = BLOCK_TAGS.contains(&name);
+                        if is_block {
+                            flush(&mut buf, &mut buf_links, &mut blocks, &stack, doc);
+                        }
+                        let is_link = name == "a";
+                        if is_link {
+                            link_depth += 1;
+                        }
+                        stack.push(Frame {
+                            id: node.id(),
+                            is_block,
+                            is_link,
+                            chars: 0,
+                            link_chars: 0,
+                            first_block: blocks.len(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            ego_tree::iter::Edge::Close(node) => {
+                if let Some(s) = skip {
+                    if s == node.id() {
+                        skip = None;
+                    }
+                    continue;
+                }
+                if !matches!(node.value(), Node::Element(_)) {
+                    continue;
+                }
+                if stack.last().is_some_and(|f| f.is_block) {
+                    flush(&mut buf, &mut buf_links, &mut blocks, &stack, doc);
+                }
+                let Some(frame) = stack.pop() else { continue };
+                if frame.is_link {
+                    link_depth = link_depth.saturating_sub(1);
+                }
+                let total_chars = frame.chars;
+                let total_links = frame.link_chars;
+                if let Some(parent) = stack.last_mut() {
+                    parent.chars += total_chars;
+                    parent.link_chars += total_links;
+                }
+                stats.insert(
+                    frame.id,
+                    Stats {
+                        chars: total_chars,
+                        link_chars: total_links,
+                        first_block: frame.first_block,
+                        end_block: blocks.len(),
+                    },
+                );
+            }
+        }
+    }
+    flush(&mut buf, &mut buf_links, &mut blocks, &stack, doc);
+    Flat { blocks, stats }
+}
+
+/// Turns pending inline text into a block owned by the innermost open block element.
+fn flush(buf: &mut String, buf_links: &mut usize, blocks: &mut Vec<Block>, stack: &[Frame], doc: &Html) {
+    if buf.trim().is_empty() {
+        buf.clear();
+        *buf_links = 0;
+        return;
+    }
+    let text = text::collapse_ws(buf);
+    buf.clear();
+    let link_chars = std::mem::take(buf_links);
+    let Some(owner) = stack.iter().rev().find(|f| f.is_block).map(|f| f.id) else {
+        return;
+    };
+    let kind = doc
+        .tree
+        .get(owner)
+        .and_then(|n| n.value().as_element().map(|e| kind_of(e.name())))
+        .unwrap_or(Kind::Loose);
+    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    blocks.push(Block {
+        text,
+        chars,
+        link_chars: link_chars.min(chars),
+        kind,
+        owner,
+    });
+}
+
+fn kind_of(name: &str) -> Kind {
+    match name {
+        "p" => Kind::Paragraph,
+        "h1" => Kind::Heading(1),
+        "h2" => Kind::Heading(2),
+        "h3" => Kind::Heading(3),
+        "h4" => Kind::Heading(4),
+        "h5" => Kind::Heading(5),
+        "h6" => Kind::Heading(6),
+        "li" | "dd" | "dt" => Kind::ListItem,
+        "blockquote" => Kind::Quote,
+        "pre" => Kind::Pre,
+        "td" | "th" => Kind::Cell,
+        _ => Kind::Loose,
+    }
+}
+
+fn parent_name<'a>(node: &ego_tree::NodeRef<'a, Node>) -> &'a str {
+    node.parent()
+        .and_then(|p| p.value().as_element().map(|e| e.name()))
+        .unwrap_or("")
+}
+
+/// Text volume (non-space characters) under each element, ignoring dropped subtrees:
+/// the yardstick for deciding whether a doubtful subtree is furniture or the page.
+fn text_volume(doc: &Html) -> (HashMap<NodeId, usize>, usize) {
+    let mut volume: HashMap<NodeId, usize> = HashMap::new();
+    let mut stack: Vec<(NodeId, usize)> = Vec::new();
+    let mut skip: Option<NodeId> = None;
+    let mut total = 0usize;
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            ego_tree::iter::Edge::Open(node) => {
+                if skip.is_some() {
+                    continue;
+                }
+                match node.value() {
+                    Node::Text(t) => {
+                        let n = t.chars().filter(|c| !c.is_whitespace()).count();
+                        total += n;
+                        if let Some(top) = stack.last_mut() {
+                            top.1 += n;
+                        }
+                    }
+                    Node::Element(el) => {
+                        if verdict(el, el.name(), parent_name(&node)) == Verdict::Drop {
+                            skip = Some(node.id());
+                        } else {
+                            stack.push((node.id(), 0));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            ego_tree::iter::Edge::Close(node) => {
+                if let Some(s) = skip {
+                    if s == node.id() {
+                        skip = None;
+                    }
+                    continue;
+                }
+                if !node.value().is_element() {
+                    continue;
+                }
+                if let Some((id, n)) = stack.pop() {
+                    volume.insert(id, n);
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += n;
+                    }
+                }
+            }
+        }
+    }
+    (volume, total)
+}
+
+/// Chooses the body: returns block index ranges of the selected elements, in order.
+fn select(doc: &Html, flat: &Flat) -> Vec<(usize, usize)> {
+    let mut scores: HashMap<NodeId, f64> = HashMap::new();
+    for b in &flat.blocks {
+        if !matches!(
+            b.kind,
+            Kind::Paragraph | Kind::Loose | Kind::Pre | Kind::Quote | Kind::Cell
+        ) {
+            continue;
+        }
+        if b.chars < 25 {
+            continue;
+        }
+        let commas = b.text.matches([',', '，', '、']).count() as f64;
+        let content = 1.0 + commas + (b.chars as f64 / 100.0).min(3.0);
+        let Some(owner) = doc.tree.get(b.owner) else {
+            continue;
+        };
+        let mut level = 0usize;
+        let start = if b.kind == Kind::Loose {
+            Some(owner)
+        } else {
+            owner.parent()
+        };
+        let mut cur = start;
+        while let Some(n) = cur {
+            if level >= 5 {
+                break;
+            }
+            let Some(el) = n.value().as_element() else {
+                break;
+            };
+            if matches!(el.name(), "html") {
+                break;
+            }
+            let entry = scores
+                .entry(n.id())
+                .or_insert_with(|| tag_weight(el.name()) + class_weight(el));
+            let divider = match level {
+                0 => 1.0,
+                1 => 2.0,
+                l => l as f64 * 3.0,
+            };
+            *entry += content / divider;
+            level += 1;
+            cur = n.parent();
+        }
+    }
+    let link_density = |id: NodeId| -> f64 {
+        flat.stats
+            .get(&id)
+            .filter(|s| s.chars > 0)
+            .map_or(0.0, |s| s.link_chars as f64 / s.chars as f64)
+    };
+    let mut ranked: Vec<(NodeId, f64)> = scores
+        .iter()
+        .map(|(&id, &s)| (id, s * (1.0 - link_density(id))))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let Some(&(mut top, top_score)) = ranked.first() else {
+        return vec![(0, flat.blocks.len())];
+    };
+
+    // Several strong candidates under one ancestor mean the body is split into sections.
+    let alternatives: Vec<NodeId> = ranked
+        .iter()
+        .skip(1)
+        .take(5)
+        .filter(|(_, s)| *s >= top_score * 0.75)
+        .map(|(id, _)| *id)
+        .collect();
+    if alternatives.len() >= 3 {
+        let mut cur = doc.tree.get(top).and_then(|n| n.parent());
+        while let Some(n) = cur {
+            if matches!(
+                n.value().as_element().map(|e| e.name()),
+                Some("body" | "html") | None
+            ) {
+                break;
+            }
+            let contained = alternatives
+                .iter()
+                .filter(|a| is_ancestor(doc, n.id(), **a))
+                .count();
+            if contained >= 3 {
+                top = n.id();
+                break;
+            }
+            cur = n.parent();
+        }
+    }
+
+    // A candidate that holds little text while its parent holds the rest of the
+    // article gets promoted (the body split across wrapper elements).
+    let final_score = |id: NodeId| scores.get(&id).copied().unwrap_or(0.0) * (1.0 - link_density(id));
+    let mut top_final = final_score(top);
+    while let Some(parent) = doc.tree.get(top).and_then(|n| n.parent()) {
+        let Some(pel) = parent.value().as_element() else {
+            break;
+        };
+        if matches!(pel.name(), "body" | "html") {
+            break;
+        }
+        let ps = final_score(parent.id());
+        let only_child = parent.children().filter(|c| c.value().is_element()).count() == 1;
+        if ps > top_final && only_child {
+            top = parent.id();
+            top_final = ps;
+        } else {
+            break;
+        }
+    }
+
+    top = widen(doc, flat, top);
+
+    // Siblings that read like more of the same article join it.
+    let threshold = (top_final * 0.2).max(10.0);
+    let mut ranges = Vec::new();
+    let Some(top_node) = doc.tree.get(top) else {
+        return vec![(0, flat.blocks.len())];
+    };
+    let parent = top_node.parent();
+    let siblings: Vec<_> = match parent {
+        Some(p)
+            if p.value()
+                .as_element()
+                .is_some_and(|e| !matches!(e.name(), "html")) =>
+        {
+            p.children().collect()
+        }
+        _ => vec![top_node],
+    };
+    for sib in siblings {
+        let Some(st) = flat.stats.get(&sib.id()) else {
+            continue;
+        };
+        if st.first_block >= st.end_block {
+            continue;
+        }
+        let include = if sib.id() == top {
+            true
+        } else {
+            let bonus = sib.value().as_element().map_or(0.0, |e| {
+                if same_classes(e, top_node.value().as_element()) {
+                    top_final * 0.2
+                } else {
+                    0.0
+                }
+            });
+            let s = scores.get(&sib.id()).copied().unwrap_or(0.0) + bonus;
+            if s >= threshold {
+                true
+            } else if sib.value().as_element().is_some_and(|e| e.name() == "p") {
+                let ld = link_density(sib.id());
+                let text: String = flat.blocks[st.first_block..st.end_block]
+                    .iter()
+                    .map(|b| b.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let len = st.chars;
+                (len > 80 && ld < 0.25)
+                    || (len > 0 && len <= 80 && ld == 0.0 && text.trim_end().ends_with('.'))
+            } else {
+                false
+            }
+        };
+        if include {
+            ranges.push((st.first_block, st.end_block));
+        }
+    }
+    if ranges.is_empty() {
+        if let Some(st) = flat.stats.get(&top) {
+            ranges.push((st.first_block, st.end_block));
+        }
+    }
+    ranges
+}
+
+/// How many ancestor levels `widen` may climb.
+const WIDEN_LEVELS: usize = 6;
+
+/// Climbs to an ancestor when what it adds is more of the same prose: articles split
+/// into sections around photos or ads leave the best-scoring element holding only one
+/// section. The added blocks must be mostly long, link-poor paragraphs.
+fn widen(doc: &Html, flat: &Flat, top: NodeId) -> NodeId {
+    let Some(mut range) = flat.stats.get(&top).map(|s| (s.first_block, s.end_block)) else {
+        return top;
+    };
+    let mut best = top;
+    let base = prose_chars(&flat.blocks[range.0..range.1]);
+    // The containers the article's own paragraphs sit in ("div.post__content").
+    let signatures: std::collections::HashSet<String> = flat.blocks[range.0..range.1]
+        .iter()
+        .filter(|b| is_prose(b))
+        .filter_map(|b| container_signature(doc, b))
+        .collect();
+    let mut cur = doc.tree.get(top).and_then(|n| n.parent());
+    let mut levels = 0;
+    while let Some(n) = cur {
+        levels += 1;
+        if levels > WIDEN_LEVELS {
+            break;
+        }
+        let Some(el) = n.value().as_element() else {
+            break;
+        };
+        if matches!(el.name(), "body" | "html") {
+            break;
+        }
+        let Some(st) = flat.stats.get(&n.id()) else {
+            break;
+        };
+        let extra = flat.blocks[st.first_block..range.0]
+            .iter()
+            .chain(&flat.blocks[range.1..st.end_block]);
+        let (mut prose, mut same, mut other, mut links, mut total) = (0usize, 0usize, 0usize, 0usize, 0usize);
+        for b in extra {
+            total += b.chars;
+            links += b.link_chars;
+            if is_prose(b) {
+                prose += b.chars;
+                if container_signature(doc, b).is_some_and(|sig| signatures.contains(&sig)) {
+                    same += b.chars;
+                }
+            } else {
+                other += b.chars;
+            }
+        }
+        if total > 0 {
+            let link_density = links as f64 / total as f64;
+            let mostly_prose = prose * 2 >= other * 3;
+            // Teaser excerpts of other stories are prose too, but sit in containers of
+            // their own; more of the article sits in containers like the ones found.
+            let same_kind = same * 5 >= prose * 4;
+            // Enough added prose to matter: 200 characters, less for a short article.
+            let enough = prose >= (base / 2).clamp(80, 200);
+            if enough && prose * 10 >= base && mostly_prose && same_kind && link_density < 0.2 {
+                best = n.id();
+                range = (st.first_block, st.end_block);
+            } else {
+                // Something other than the article lives at this level; stop climbing.
+                break;
+            }
+        }
+        cur = n.parent();
+    }
+    best
+}
+
+/// A paragraph of running text: long enough and not made of links.
+fn is_prose(b: &Block) -> bool {
+    matches!(b.kind, Kind::Paragraph | Kind::Quote | Kind::Loose)
+        && b.chars >= 60
+        && b.link_chars * 5 < b.chars
+}
+
+/// Tag and class of the element holding a paragraph, which identifies the template
+/// slot the paragraph was rendered into.
+fn container_signature(doc: &Html, b: &Block) -> Option<String> {
+    let owner = doc.tree.get(b.owner)?;
+    let holder = if b.kind == Kind::Loose {
+        owner
+    } else {
+        owner.parent()?
+    };
+    let el = holder.value().as_element()?;
+    Some(format!("{}.{}", el.name(), el.attr("class").unwrap_or("").trim()))
+}
+
+fn prose_chars(blocks: &[Block]) -> usize {
+    blocks.iter().filter(|b| is_prose(b)).map(|b| b.chars).sum()
+}
+
+fn same_classes(a: &Element, b: Option<&Element>) -> bool {
+    match (a.attr("class"), b.and_then(|b| b.attr("class"))) {
+        (Some(x), Some(y)) => !x.trim().is_empty() && x == y,
+        _ => false,
+    }
+}
+
+fn is_ancestor(doc: &Html, anc: NodeId, node: NodeId) -> bool {
+    let mut cur = doc.tree.get(node);
+    while let Some(n) = cur {
+        if n.id() == anc {
+            return true;
+        }
+        cur = n.parent();
+    }
+    false
+}
+
+/// Drops blocks inside the body that are navigation rather than prose.
+fn keep_block(b: &Block) -> bool {
+    if b.chars == 0 {
+        return false;
+    }
+    let ld = b.link_chars as f64 / b.chars as f64;
+    match b.kind {
+        Kind::Heading(1) => false,
+        Kind::ListItem => ld < 0.5,
+        _ => ld < 0.6 || b.chars > 300,
+    }
+}
