@@ -56,7 +56,7 @@ fn html_doc(bytes: usize) -> Vec<u8> {
             "<p>Paragraph {i}: officials in the <a href=\"/town\">harbour town</a> said trade rose {} percent, helped by new routes and <em>cheaper fuel</em>.</p>",
             i % 10
         ));
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             s.push_str("<div class=\"related-posts\"><a href=\"/r\">Related story</a></div>");
         }
     }
