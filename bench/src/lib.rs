@@ -2,10 +2,15 @@
 //! (never in timed tests) and always next to a baseline from the same run,
 //! so the figures are ratios that survive a noisy machine.
 //!
-//! - [`corpus`]: synthetic ~5 KB news-like articles for load tests.
+//! - [`synthetic`]: synthetic news-like articles for load tests.
 //! - [`services`]: start services in-process on `127.0.0.1:0`.
+//! - [`labelled`]: labelled corpora (JSON lines + label→sector map) and
+//!   seed articles, read from disk for the evaluations.
 //! - binaries: `ingest_bench` (durable streaming ingest vs one fsync per
-//!   article), and the evaluation commands.
+//!   article), `query_bench` (latency vs a transport baseline, lag),
+//!   `extract_eval` (body extraction F1), `eval` (sector tagging P/R/F1) and
+//!   `train` (fits the analyzer's linear model).
 
-pub mod corpus;
+pub mod labelled;
 pub mod services;
+pub mod synthetic;

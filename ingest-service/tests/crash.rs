@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,6 +90,7 @@ async fn writer(
     client_no: u64,
     seed: u64,
     acked: Arc<Mutex<BTreeMap<String, (String, u64)>>>,
+    ack_count: Arc<AtomicUsize>,
 ) {
     let Ok(mut client) = IngestServiceClient::connect(format!("http://{addr}")).await else {
         return;
@@ -121,6 +123,7 @@ async fn writer(
                 .lock()
                 .expect("lock")
                 .insert(source.clone(), (ok.id, *version));
+            ack_count.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -185,12 +188,21 @@ async fn acknowledged_writes_survive_kill_9() {
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("tempdir");
     let acked = Arc::new(Mutex::new(BTreeMap::new()));
+    let ack_count = Arc::new(AtomicUsize::new(0));
     for cycle in 0..cycles {
         let (mut child, addr) = start(dir.path()).await;
         let writers: Vec<_> = (0..3)
-            .map(|c| tokio::spawn(writer(addr, c, rng.next(), acked.clone())))
+            .map(|c| tokio::spawn(writer(addr, c, rng.next(), acked.clone(), ack_count.clone())))
             .collect();
-        tokio::time::sleep(Duration::from_millis(20 + rng.below(250))).await;
+        // Kill at a random moment once this cycle has acknowledged
+        // something, so every cycle crashes mid-stream with acks in flight
+        // (a debug build needs a while for its first acks).
+        let before = ack_count.load(Ordering::SeqCst);
+        let waited = std::time::Instant::now();
+        while ack_count.load(Ordering::SeqCst) == before && waited.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.below(150))).await;
         child.start_kill().expect("kill -9");
         child.wait().await.expect("wait");
         for w in writers {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use sectorwire_bench::{corpus, services};
+use sectorwire_bench::{services, synthetic};
 use sectorwire_ingest::store::{SledStore, Store, WriteOp};
 use sectorwire_proto::article::Article;
 use sectorwire_proto::ingest::{
@@ -44,8 +44,8 @@ struct Args {
 fn baseline(n: usize, bytes: usize) -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let store = SledStore::open(dir.path())?;
-    let mut rng = corpus::Rng(7);
-    let bodies: Vec<String> = (0..n).map(|i| corpus::article(&mut rng, i, bytes)).collect();
+    let mut rng = synthetic::Rng(7);
+    let bodies: Vec<String> = (0..n).map(|i| synthetic::article(&mut rng, i, bytes)).collect();
     let start = Instant::now();
     for (i, body) in bodies.into_iter().enumerate() {
         let article = Article {
@@ -78,14 +78,14 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
     let dir = tempfile::tempdir()?;
     let service = services::ingest(dir.path()).await?;
     let per_stream = articles.div_ceil(streams);
-    let mut rng = corpus::Rng(0xB0BA + streams as u64);
+    let mut rng = synthetic::Rng(0xB0BA + streams as u64);
     let mut batches = Vec::new();
     for s in 0..streams {
         let requests: Vec<IngestArticleRequest> = (0..per_stream)
             .map(|i| {
                 let n = s * per_stream + i;
                 IngestArticleRequest {
-                    content: corpus::article(&mut rng, n, bytes).into_bytes(),
+                    content: synthetic::article(&mut rng, n, bytes).into_bytes(),
                     metadata: Some(ArticleMetadata {
                         source_id: format!("bench-{n}"),
                         ..Default::default()

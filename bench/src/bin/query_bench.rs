@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use sectorwire_bench::{corpus, services};
+use sectorwire_bench::{services, synthetic};
 use sectorwire_proto::ingest::{
     ingest_articles_response, ingest_service_client::IngestServiceClient, ArticleMetadata,
     IngestArticleRequest,
@@ -65,12 +65,12 @@ async fn load(ingest: std::net::SocketAddr, n: usize) -> anyhow::Result<(Vec<Str
     for s in 0..streams {
         let channel = services::channel(ingest).await?;
         tasks.push(tokio::spawn(async move {
-            let mut rng = corpus::Rng(0xFEED + s as u64);
+            let mut rng = synthetic::Rng(0xFEED + s as u64);
             let requests: Vec<IngestArticleRequest> = (0..per)
                 .map(|i| {
                     let k = s * per + i;
                     IngestArticleRequest {
-                        content: corpus::article(&mut rng, k, 3_000).into_bytes(),
+                        content: synthetic::article(&mut rng, k, 3_000).into_bytes(),
                         metadata: Some(ArticleMetadata {
                             source_id: format!("q-{k}"),
                             published_at: Some(sectorwire_proto::timestamp(1_600_000_000 + (k as i64) * 600)),
@@ -304,14 +304,14 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     let mut writer = IngestServiceClient::new(services::channel(ingest.addr).await?);
-    let mut rng = corpus::Rng(99);
+    let mut rng = synthetic::Rng(99);
     let interval = Duration::from_secs_f64(1.0 / args.lag_rate as f64);
     let start = tokio::time::Instant::now();
     for i in 0..total {
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         let ack = writer
             .ingest_article(IngestArticleRequest {
-                content: corpus::article(&mut rng, 1_000_000 + i as usize, 3_000).into_bytes(),
+                content: synthetic::article(&mut rng, 1_000_000 + i as usize, 3_000).into_bytes(),
                 ..Default::default()
             })
             .await?

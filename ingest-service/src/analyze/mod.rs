@@ -1,124 +1,55 @@
-//! Title + clean body → sector tags with evidence, entities, country pairs.
-//! (Interim version; the full analyser replaces it.)
+//! `analyze`: pure text analysis of one article (title + clean body) into sector tags with
+//! evidence, named entities and the country pairs the article relates. No I/O and no
+//! knowledge of gRPC or storage: the services call [`analyze`] and map its plain structs.
+//!
+//! Layout, one concern per file: `taxonomy` (the sector set), `sentences` (evidence units),
+//! `lexicon` + `model` + `tagger` (sector tags), `countries`, `people`, `organisations`
+//! (entities), `pairs` (country pairs) and `metrics` (evaluation arithmetic shared by the eval
+//! and train commands and the tests).
 
-/// Byte span into the body.
+mod countries;
+mod lexicon;
+pub mod metrics;
+pub mod model;
+mod organisations;
+mod pairs;
+mod people;
+mod sentences;
+mod tagger;
+pub mod taxonomy;
+mod text;
+
+pub use tagger::{lexicon_evidence, TaggerOptions, LENGTH_UNIT, LEXICON_THRESHOLD};
+pub use taxonomy::Sector;
+pub use text::for_each_token;
+
+/// Byte span [start, end) into the body string passed to analyze().
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
-    /// First byte.
     pub start: usize,
-    /// One past the last byte.
     pub end: usize,
 }
 
-/// The fixed sector taxonomy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(missing_docs)]
-pub enum Sector {
-    Trade,
-    Energy,
-    Defence,
-    Education,
-    Culture,
-    Tourism,
-    Technology,
-    Climate,
-    Transport,
-    Finance,
-    Agriculture,
-    Health,
-    Politics,
-    Science,
-    Sport,
-    Media,
-}
-
-impl Sector {
-    /// Every sector in taxonomy order.
-    pub const ALL: [Sector; 16] = [
-        Sector::Trade,
-        Sector::Energy,
-        Sector::Defence,
-        Sector::Education,
-        Sector::Culture,
-        Sector::Tourism,
-        Sector::Technology,
-        Sector::Climate,
-        Sector::Transport,
-        Sector::Finance,
-        Sector::Agriculture,
-        Sector::Health,
-        Sector::Politics,
-        Sector::Science,
-        Sector::Sport,
-        Sector::Media,
-    ];
-    /// Slug.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Sector::Trade => "trade",
-            Sector::Energy => "energy",
-            Sector::Defence => "defence",
-            Sector::Education => "education",
-            Sector::Culture => "culture",
-            Sector::Tourism => "tourism",
-            Sector::Technology => "technology",
-            Sector::Climate => "climate",
-            Sector::Transport => "transport",
-            Sector::Finance => "finance",
-            Sector::Agriculture => "agriculture",
-            Sector::Health => "health",
-            Sector::Politics => "politics",
-            Sector::Science => "science",
-            Sector::Sport => "sport",
-            Sector::Media => "media",
-        }
-    }
-    /// Label.
-    pub fn label(self) -> &'static str {
-        self.slug()
-    }
-    /// Description.
-    pub fn description(self) -> &'static str {
-        self.slug()
-    }
-    /// IPTC code.
-    pub fn iptc_media_topic(self) -> &'static str {
-        "medtop:00000000"
-    }
-    /// Parse a slug.
-    pub fn from_slug(s: &str) -> Option<Sector> {
-        match s.to_ascii_lowercase().as_str() {
-            "investment" => Some(Sector::Finance),
-            "diplomacy" => Some(Sector::Politics),
-            "defense" | "security" => Some(Sector::Defence),
-            other => Sector::ALL.into_iter().find(|x| x.slug() == other),
-        }
-    }
-}
-
-/// Evidence sentence.
+/// Why a sector was tagged: one body sentence and the cue terms found in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
-    /// Sentence span.
+    /// A whole sentence of the body.
     pub span: Span,
-    /// Matched terms.
+    /// The matched terms in it (lexicon surface forms first, then model feature words).
     pub terms: Vec<String>,
 }
 
-/// A sector tag.
+/// One sector an article is about, how sure we are, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SectorTag {
-    /// Sector.
     pub sector: Sector,
-    /// Score.
+    /// In [0, 1]; tags are emitted from 0.5 up.
     pub score: f32,
-    /// Evidence.
+    /// Best first, at most 5.
     pub evidence: Vec<Evidence>,
 }
 
-/// Entity kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
 pub enum EntityKind {
     Country,
     Person,
@@ -126,64 +57,92 @@ pub enum EntityKind {
     Place,
 }
 
-/// An entity.
+/// A named thing the article mentions, merged over its surface forms.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
 pub struct Entity {
     pub kind: EntityKind,
+    /// Stable join key: ISO 3166-1 alpha-2 for countries ("AZ"), canonical name otherwise.
     pub key: String,
+    /// Display name: "Azerbaijan", "Shehbaz Sharif", "Organisation of Islamic Cooperation".
     pub name: String,
+    /// Other surface forms seen in the body ("Azerbaijani", "Baku", "Shahbaz Sharif", "OIC").
     pub aliases: Vec<String>,
+    /// The office or title stated next to a person ("President", "Foreign Minister").
     pub role: Option<String>,
+    /// Every mention, in body order.
     pub mentions: Vec<Span>,
 }
 
-/// A country pair.
+/// Two countries the article relates, so a query can ask what they cooperate on.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
 pub struct CountryPair {
+    /// ISO codes, a < b.
     pub a: String,
     pub b: String,
+    /// Number of sentences mentioning both.
     pub weight: f32,
+    /// Tagged sectors whose evidence sentences mention both.
     pub sectors: Vec<Sector>,
 }
 
-/// The analysis.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Analysis {
-    /// Tags.
+    /// Score descending.
     pub sectors: Vec<SectorTag>,
-    /// Entities.
+    /// Countries, then people, organisations and places; each group by mention count.
     pub entities: Vec<Entity>,
-    /// Pairs.
+    /// Weight descending.
     pub country_pairs: Vec<CountryPair>,
 }
 
-/// Version of the analyser output; bump when tags or entities change.
-pub const ANALYZER_VERSION: &str = "0.1.0";
+/// Version of the analyser output (tags, evidence, entities); stored on every
+/// record with the parser version so records can be re-derived when it changes.
+pub const ANALYZER_VERSION: &str = "1.0.0";
 
-/// Analyses one article.
-pub fn analyze(_title: &str, body: &str) -> Analysis {
-    let mut sectors = Vec::new();
-    for sector in Sector::ALL {
-        if let Some(pos) = body.to_lowercase().find(sector.slug()) {
-            if body.is_char_boundary(pos) && body.is_char_boundary(pos + sector.slug().len()) {
-                sectors.push(SectorTag {
-                    sector,
-                    score: 0.5,
-                    evidence: vec![Evidence {
-                        span: Span {
-                            start: pos,
-                            end: pos + sector.slug().len(),
-                        },
-                        terms: vec![sector.slug().into()],
-                    }],
-                });
-            }
-        }
+/// Analyses one article. Never panics, whatever the input.
+pub fn analyze(title: &str, body: &str) -> Analysis {
+    let sents = sentences::split(body);
+    let tagging = tagger::tag(title, body, &sents, &TaggerOptions::default());
+
+    // Entity finders read a copy where line wraps are spaces ("United\nStates"), which keeps
+    // every byte offset valid for `body`.
+    let flat = text::unwrap_lines(body);
+    let body = flat.as_str();
+    let words = text::words(body);
+    let orgs = organisations::find(body, &words);
+    let org_spans: Vec<Span> = orgs.iter().flat_map(|e| e.mentions.iter().copied()).collect();
+    let geo = countries::find(body, &text::SpanSet::new(org_spans.iter().copied()));
+    let blocked = text::SpanSet::new(
+        org_spans
+            .iter()
+            .copied()
+            .chain(geo.iter().flat_map(|e| e.mentions.iter().copied())),
+    );
+    let people = people::find(body, &words, &blocked);
+
+    let country_pairs = pairs::build(&geo, &sents, &tagging.support);
+
+    let mut entities = Vec::with_capacity(geo.len() + people.len() + orgs.len());
+    let (countries, places): (Vec<Entity>, Vec<Entity>) =
+        geo.into_iter().partition(|e| e.kind == EntityKind::Country);
+    for mut group in [countries, people, orgs, places] {
+        group.sort_by(|a, b| b.mentions.len().cmp(&a.mentions.len()).then(a.key.cmp(&b.key)));
+        entities.extend(group);
     }
     Analysis {
-        sectors,
-        ..Default::default()
+        sectors: tagging.tags,
+        entities,
+        country_pairs,
     }
+}
+
+/// Sector tags only, with explicit options (evaluation uses this to compare configurations).
+pub fn tag_sectors(title: &str, body: &str, opts: &TaggerOptions) -> Vec<SectorTag> {
+    let sents = sentences::split(body);
+    tagger::tag(title, body, &sents, opts).tags
+}
+
+/// The sentence spans evidence is drawn from.
+pub fn split_sentences(body: &str) -> Vec<Span> {
+    sentences::split(body)
 }

@@ -1,0 +1,187 @@
+//! `eval`: scores the sector tagger on labelled corpora (per-sector precision, recall, F1 and
+//! macro-F1 over the sectors each corpus labels), separately on the held-out fold 0 that nothing
+//! was trained or tuned on and on the training folds 1-4, and on the hand-labelled seeds.
+//!
+//!     cargo run --release --bin eval -- /work/shared/corpora
+//!     cargo run --release --bin eval -- my.jsonl --labels labels.json [--corpus reuters21578]
+
+use sectorwire_bench::labelled as corpus;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use corpus::{Corpus, Doc};
+use sectorwire_ingest::analyze::metrics::{fold_of, Scores};
+use sectorwire_ingest::analyze::{tag_sectors, Sector, TaggerOptions};
+
+#[derive(Parser)]
+#[command(about = "Per-sector P/R/F1 of the sector tagger on labelled news")]
+struct Args {
+    /// A corpora folder with labels.json, or one .jsonl file (then --labels is required).
+    path: PathBuf,
+    /// Label mapping for a single .jsonl file.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Entry of a nested labels file to use for a single .jsonl (default: its folder name).
+    #[arg(long)]
+    corpus: Option<String>,
+    /// Seed articles folder (default: <path>/../seeds when it exists).
+    #[arg(long)]
+    seeds: Option<PathBuf>,
+    /// Hand labels for the seeds: {"file.txt": ["sector", ...]}.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed_labels.json"))]
+    seed_labels: PathBuf,
+    /// Score the lexicon alone (no trained model).
+    #[arg(long)]
+    lexicon_only: bool,
+    /// Override the lexicon threshold (default: the fitted value shipped with the model).
+    #[arg(long)]
+    lexicon_threshold: Option<f32>,
+    /// Score every document as one set instead of held-out / train folds.
+    #[arg(long)]
+    no_split: bool,
+}
+
+fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) -> f64 {
+    let mut scores = Scores::new(sectors);
+    for d in docs {
+        let pred: Vec<Sector> = tag_sectors(&d.title, &d.text, opts)
+            .iter()
+            .map(|t| t.sector)
+            .collect();
+        scores.add(&pred, &d.truth);
+    }
+    println!("{title} ({} docs)", docs.len());
+    println!(
+        "  {:<12} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "sector", "P", "R", "F1", "tp", "fp", "fn"
+    );
+    for (s, c) in &scores.per_sector {
+        println!(
+            "  {:<12} {:>6.3} {:>6.3} {:>6.3} {:>6} {:>6} {:>6}",
+            s.slug(),
+            c.precision(),
+            c.recall(),
+            c.f1(),
+            c.tp,
+            c.fp,
+            c.fn_
+        );
+    }
+    let m = scores.macro_f1();
+    println!("  macro-F1 {m:.3}");
+    println!(
+        "  macro-F1 over sectors present {:.3}\n",
+        scores.macro_f1_present()
+    );
+    m
+}
+
+fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
+    let sectors: Vec<&str> = c.sectors.iter().map(|s| s.slug()).collect();
+    println!(
+        "== {} ({} docs; sectors: {})",
+        c.name,
+        c.docs.len(),
+        sectors.join(", ")
+    );
+    if no_split {
+        let all: Vec<&Doc> = c.docs.iter().collect();
+        report("all documents", &c.sectors, &all, opts);
+        return;
+    }
+    let held: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) == 0).collect();
+    let train: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) != 0).collect();
+    report(
+        "held-out fold 0 (never trained or tuned on)",
+        &c.sectors,
+        &held,
+        opts,
+    );
+    report("training folds 1-4", &c.sectors, &train, opts);
+}
+
+fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), String> {
+    let text = std::fs::read_to_string(labels).map_err(|e| format!("{}: {e}", labels.display()))?;
+    let map: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", labels.display()))?;
+    let mut docs = Vec::new();
+    for (file, slugs) in &map {
+        let raw = std::fs::read_to_string(dir.join(file))
+            .map_err(|e| format!("{}: {e}", dir.join(file).display()))?;
+        let (title, body) = corpus::read_seed(&raw);
+        let mut truth: Vec<Sector> = slugs.iter().filter_map(|s| Sector::from_slug(s)).collect();
+        truth.sort();
+        docs.push(Doc {
+            id: file.clone(),
+            title,
+            text: body,
+            truth,
+        });
+    }
+    println!(
+        "== seeds ({} articles, hand labels {})",
+        docs.len(),
+        labels.display()
+    );
+    for d in &docs {
+        let tags = tag_sectors(&d.title, &d.text, opts);
+        let pred: Vec<String> = tags
+            .iter()
+            .map(|t| format!("{}:{:.2}", t.sector.slug(), t.score))
+            .collect();
+        let truth: Vec<&str> = d.truth.iter().map(|s| s.slug()).collect();
+        println!(
+            "  {}\n    truth: {}\n    tagged: {}",
+            d.id,
+            truth.join(" "),
+            pred.join(" ")
+        );
+    }
+    let refs: Vec<&Doc> = docs.iter().collect();
+    report("seeds, all 16 sectors", &Sector::ALL, &refs, opts);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let defaults = TaggerOptions::default();
+    let opts = TaggerOptions {
+        use_model: !args.lexicon_only,
+        lexicon_threshold: args.lexicon_threshold.unwrap_or(defaults.lexicon_threshold),
+        ..defaults
+    };
+    let corpora = if !args.path.exists() {
+        Err(format!("{} not found", args.path.display()))
+    } else if args.path.is_dir() {
+        corpus::load_dir(&args.path)
+    } else {
+        match &args.labels {
+            Some(l) => corpus::load_file(&args.path, l, args.corpus.as_deref()).map(|c| vec![c]),
+            None => Err("a single .jsonl needs --labels".to_string()),
+        }
+    };
+    let corpora = match corpora {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for c in &corpora {
+        eval_corpus(c, &opts, args.no_split);
+    }
+    let seeds = args.seeds.clone().or_else(|| {
+        let guess = args.path.join("../seeds");
+        (args.path.is_dir() && guess.is_dir()).then_some(guess)
+    });
+    if let Some(dir) = seeds {
+        if let Err(e) = eval_seeds(&dir, &args.seed_labels, &opts) {
+            eprintln!("eval: seeds: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,275 @@
+//! Small text helpers shared by the extractors: word boundaries that never slice inside a UTF-8
+//! character, and the tokenisers the sector model and the name finders agree on.
+
+/// The character ending just before byte `i`, if `i` is a char boundary inside `s`.
+pub(crate) fn char_before(s: &str, i: usize) -> Option<char> {
+    s.get(..i)?.chars().next_back()
+}
+
+/// The character starting at byte `i`, if any.
+pub(crate) fn char_after(s: &str, i: usize) -> Option<char> {
+    s.get(i..)?.chars().next()
+}
+
+/// True when no letter or digit touches `[start, end)` from either side, so that "oil" does not
+/// match inside "turmoil".
+pub(crate) fn is_whole_word(s: &str, start: usize, end: usize) -> bool {
+    char_before(s, start).is_none_or(|c| !c.is_alphanumeric())
+        && char_after(s, end).is_none_or(|c| !c.is_alphanumeric())
+}
+
+/// A word of the source text with its byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word<'a> {
+    pub text: &'a str,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Splits into words made of letters and digits, keeping inner apostrophes and hyphens
+/// ("Nagorno-Karabakh", "N'Djamena", "Aliyev's") because names are written that way.
+pub(crate) fn words(s: &str) -> Vec<Word<'_>> {
+    // Byte loop with an ASCII fast path: this runs over every article body.
+    let bytes = s.as_bytes();
+    let char_at = |i: usize| -> (bool, usize) {
+        match bytes.get(i) {
+            None => (false, 0),
+            Some(&b) if b < 0x80 => (b.is_ascii_alphanumeric(), 1),
+            Some(_) => s
+                .get(i..)
+                .and_then(|t| t.chars().next())
+                .map_or((false, 1), |c| (c.is_alphanumeric(), c.len_utf8())),
+        }
+    };
+    let mut out = Vec::with_capacity(s.len() / 6);
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (alnum, len) = char_at(i);
+        if alnum {
+            start.get_or_insert(i);
+            i += len;
+            continue;
+        }
+        let joiner = matches!(bytes[i], b'\'' | b'-') || s.get(i..).is_some_and(|t| t.starts_with('’'));
+        if joiner && start.is_some() && char_at(i + len).0 {
+            i += len;
+            continue;
+        }
+        if let Some(st) = start.take() {
+            out.push(Word {
+                text: &s[st..i],
+                start: st,
+                end: i,
+            });
+        }
+        i += len.max(1);
+    }
+    if let Some(st) = start {
+        out.push(Word {
+            text: &s[st..],
+            start: st,
+            end: s.len(),
+        });
+    }
+    out
+}
+
+/// The body with each single line break turned into a space (blank lines and indented new
+/// lines, which separate paragraphs, become runs of spaces and so still break names). Same
+/// length as the input, so byte offsets carry over.
+pub(crate) fn unwrap_lines(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            out.push_str(&s[last..i]);
+            out.push(' ');
+            last = i + 1;
+        }
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+/// Strips an English possessive ("Aliyev's" -> "Aliyev").
+pub(crate) fn strip_possessive(w: &str) -> (&str, bool) {
+    for suffix in ["'s", "’s", "'S"] {
+        if let Some(stem) = w.strip_suffix(suffix) {
+            if !stem.is_empty() {
+                return (stem, true);
+            }
+        }
+    }
+    (w, false)
+}
+
+/// True for a word that starts with an uppercase letter and is not all capitals (acronyms are
+/// handled by the organisation finder, not as names).
+pub(crate) fn is_capitalised(w: &str) -> bool {
+    let mut chars = w.chars();
+    match chars.next() {
+        Some(c) if c.is_uppercase() => {}
+        _ => return false,
+    }
+    chars.any(|c| c.is_lowercase())
+}
+
+/// True for an all-capitals token such as "OIC" or "COP29" (at least one letter, no lowercase).
+pub(crate) fn is_acronym(w: &str) -> bool {
+    w.chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+        && w.chars().any(|c| c.is_uppercase())
+        && !w.chars().any(|c| c.is_lowercase())
+}
+
+/// Calls `f` with each lowercase alphabetic token of `s` (length >= 2); digits and punctuation
+/// split tokens. This is the feature tokeniser of the sector model: training and inference must
+/// use exactly this function. `buf` is reused to avoid an allocation per token.
+pub fn for_each_token(s: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+    buf.clear();
+    let mut len = 0usize;
+    for c in s.chars() {
+        if c.is_alphabetic() {
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+            len += 1;
+        } else if !buf.is_empty() {
+            if len >= 2 {
+                f(buf);
+            }
+            buf.clear();
+            len = 0;
+        }
+    }
+    if len >= 2 {
+        f(buf);
+    }
+    buf.clear();
+}
+
+/// FNV-1a: the maps on the hot path are keyed by short words, where SipHash's DoS resistance
+/// buys nothing and costs a third of the lookup time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub(crate) type FastHash = std::hash::BuildHasherDefault<Fnv>;
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, FastHash>;
+pub(crate) type FastSet<K> = std::collections::HashSet<K, FastHash>;
+
+/// A word list as a set, for the stop lists consulted once per word.
+pub(crate) fn word_set(words: &[&'static str]) -> FastSet<&'static str> {
+    words.iter().copied().collect()
+}
+
+/// A set of byte ranges merged into disjoint sorted intervals, for O(log n) "is this inside
+/// or touching something already claimed" queries (entity finders skip each other's spans).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpanSet {
+    merged: Vec<(usize, usize)>,
+}
+
+impl SpanSet {
+    pub fn new(spans: impl IntoIterator<Item = super::Span>) -> SpanSet {
+        let mut v: Vec<(usize, usize)> = spans.into_iter().map(|s| (s.start, s.end)).collect();
+        v.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(v.len());
+        for (s, e) in v {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        SpanSet { merged }
+    }
+
+    /// The interval that starts at or before `pos`, if any.
+    fn before(&self, pos: usize) -> Option<(usize, usize)> {
+        let i = self.merged.partition_point(|&(s, _)| s <= pos);
+        i.checked_sub(1).and_then(|i| self.merged.get(i).copied())
+    }
+
+    /// True when [start, end) shares at least one byte with the set.
+    pub fn overlaps(&self, start: usize, end: usize) -> bool {
+        if end <= start {
+            return false;
+        }
+        // The last interval starting before `end` is the only candidate.
+        self.before(end - 1).is_some_and(|(_, e)| e > start)
+    }
+
+    /// True when [start, end) lies inside the set.
+    pub fn contains(&self, start: usize, end: usize) -> bool {
+        self.before(start).is_some_and(|(s, e)| s <= start && end <= e)
+    }
+}
+
+/// Edit distance, used to merge spelling variants of names ("Shehbaz" / "Shahbaz").
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_inner_joiners() {
+        let w: Vec<&str> = words("Nagorno-Karabakh, Aliyev's -x- 'q'")
+            .iter()
+            .map(|w| w.text)
+            .collect();
+        assert_eq!(w, vec!["Nagorno-Karabakh", "Aliyev's", "x", "q"]);
+    }
+
+    #[test]
+    fn tokens_lowercase_and_skip_digits() {
+        let mut buf = String::new();
+        let mut got = Vec::new();
+        for_each_token("Oil PRICES rose 3.5% in Türkiye", &mut buf, |t| {
+            got.push(t.to_string())
+        });
+        assert_eq!(got, vec!["oil", "prices", "rose", "in", "türkiye"]);
+    }
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("Shehbaz", "Shahbaz"), 1);
+        assert_eq!(levenshtein("", "abc"), 3);
+    }
+}
