@@ -6,6 +6,10 @@
 //! its own connection. Every result is a durable ack. Reported: articles/s,
 //! ack latency p50/p99, and fsyncs (group-commit flushes) per article.
 //!
+//! A second table isolates the storage layer: the group committer alone
+//! (no gRPC, no parsing), with that many concurrent submitters of one
+//! pre-built article each.
+//!
 //! Baseline, measured in the same run: the same store written the naive way
 //! — one transaction and one flush per article, no gRPC, no parsing. Ratios
 //! against it are the figures to quote.
@@ -16,6 +20,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use hdrhistogram::Histogram;
 use sectorwire_bench::{services, synthetic};
+use sectorwire_ingest::commit::Committer;
 use sectorwire_ingest::store::{SledStore, Store, WriteOp};
 use sectorwire_proto::article::Article;
 use sectorwire_proto::ingest::{
@@ -153,6 +158,53 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
     })
 }
 
+fn prebuilt(n: usize, bytes: usize, seed: u64) -> Vec<WriteOp> {
+    let mut rng = synthetic::Rng(seed);
+    (0..n)
+        .map(|i| WriteOp::Upsert {
+            key: format!("source:c{seed}-{i}"),
+            article: Box::new(Article {
+                id: format!("c{seed}-{i}"),
+                content_hash: format!("{i}"),
+                body: synthetic::article(&mut rng, i, bytes),
+                ..Default::default()
+            }),
+        })
+        .collect()
+}
+
+/// Group committer alone: `writers` tasks each submit one article at a time.
+async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyhow::Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
+    let (head, _) = tokio::sync::watch::channel(0);
+    let (committer, thread) = Committer::start(store, head, 65_536)?;
+    let per = articles.div_ceil(writers);
+    let batches: Vec<Vec<WriteOp>> = (0..writers).map(|w| prebuilt(per, bytes, w as u64)).collect();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for ops in batches {
+        let committer = committer.clone();
+        tasks.push(tokio::spawn(async move {
+            for op in ops {
+                committer.submit(vec![op]).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let rate = (per * writers) as f64 / start.elapsed().as_secs_f64();
+    let stats = committer.stats();
+    let fsyncs = stats.flushes.load(std::sync::atomic::Ordering::Relaxed) as f64
+        / stats.writes.load(std::sync::atomic::Ordering::Relaxed).max(1) as f64;
+    committer.stop().await;
+    drop(committer);
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    Ok((rate, fsyncs))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -167,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
         "{:>8} {:>12} {:>10} {:>10} {:>10} {:>14}",
         "streams", "articles/s", "vs base", "p50 ack", "p99 ack", "fsyncs/article"
     );
+    println!("full pipeline over gRPC (parse + analyze + durable store):");
     for &streams in &args.streams {
         let l = level(streams, args.articles, args.article_bytes).await?;
         println!(
@@ -178,6 +231,15 @@ async fn main() -> anyhow::Result<()> {
             l.p99,
             l.fsyncs_per_article
         );
+    }
+    println!("storage layer only (group committer, durable acks, no gRPC, no parsing):");
+    println!(
+        "{:>8} {:>12} {:>10} {:>14}",
+        "writers", "articles/s", "vs base", "fsyncs/article"
+    );
+    for &writers in &args.streams {
+        let (rate, fsyncs) = committer_level(writers, args.articles, args.article_bytes).await?;
+        println!("{writers:>8} {rate:>12.0} {:>9.1}x {fsyncs:>14.4}", rate / base);
     }
     Ok(())
 }
