@@ -12,12 +12,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use sectorwire_proto::article::{ChangeEvent, ChangeKind};
 use sectorwire_proto::ingest::{
     change_feed_service_server::ChangeFeedService, subscribe_response, Heartbeat, SubscribeRequest,
     SubscribeResponse,
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -116,6 +117,7 @@ async fn pump(
     mut next_after: u64,
     heartbeat: Duration,
     tx: mpsc::Sender<Result<SubscribeResponse, Status>>,
+    cut_off: oneshot::Sender<Status>,
 ) {
     let _guard = SubscriberGuard(feed.subscribers.clone());
     let mut head = feed.head.clone();
@@ -158,9 +160,11 @@ async fn pump(
                         Err(mpsc::error::SendTimeoutError::Closed(_)) => return,
                         Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
                             tracing::warn!(after = next_after, "disconnecting slow change-feed subscriber");
-                            let _ = tx.try_send(Err(Status::resource_exhausted(format!(
+                            // The buffer is full, so the status goes out of
+                            // band: the client gets it after what is buffered.
+                            let _ = cut_off.send(Status::resource_exhausted(format!(
                                 "subscriber too slow; resubscribe with after_sequence={next_after}"
-                            ))));
+                            )));
                             return;
                         }
                     },
@@ -207,9 +211,13 @@ impl ChangeFeedService for Feed {
             ms => Duration::from_millis(u64::from(ms).clamp(10, 60_000)),
         };
         let (tx, rx) = mpsc::channel(self.config.buffer.max(1));
+        let (cut_off, cut_off_rx) = oneshot::channel::<Status>();
         self.subscribers.fetch_add(1, Ordering::Relaxed);
         self.tasks
-            .spawn(pump(self.clone(), request.after_sequence, heartbeat, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+            .spawn(pump(self.clone(), request.after_sequence, heartbeat, tx, cut_off));
+        // Buffered messages first, then the cut-off status if there is one.
+        let stream = ReceiverStream::new(rx)
+            .chain(futures::stream::once(cut_off_rx).filter_map(|cut| async move { cut.ok().map(Err) }));
+        Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -58,6 +58,13 @@ pub struct IngestConfig {
     /// Largest accepted request message, in bytes.
     #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = 32 * 1024 * 1024)]
     pub max_message_bytes: usize,
+    /// Change-feed messages buffered per subscriber.
+    #[arg(long, env = "SECTORWIRE_FEED_BUFFER", default_value_t = 512)]
+    pub feed_buffer: usize,
+    /// How long a subscriber may leave its buffer full before it is
+    /// disconnected (it then resumes by sequence), in milliseconds.
+    #[arg(long, env = "SECTORWIRE_FEED_SLOW_TIMEOUT_MS", default_value_t = 30_000)]
+    pub feed_slow_timeout_ms: u64,
 }
 
 impl IngestConfig {
@@ -69,6 +76,16 @@ impl IngestConfig {
             queue_capacity: 4096,
             max_concurrent_requests: 512,
             max_message_bytes: 32 * 1024 * 1024,
+            feed_buffer: 512,
+            feed_slow_timeout_ms: 30_000,
+        }
+    }
+
+    fn feed(&self) -> FeedConfig {
+        FeedConfig {
+            buffer: self.feed_buffer.max(1),
+            slow_timeout: Duration::from_millis(self.feed_slow_timeout_ms.max(1)),
+            ..FeedConfig::default()
         }
     }
 }
@@ -315,12 +332,7 @@ pub async fn serve_store(
     let (head_tx, head_rx) = tokio::sync::watch::channel(store.head());
     let (committer, committer_thread) = Committer::start(store.clone(), head_tx, config.queue_capacity)?;
     let feed_shutdown = shutdown.child_token();
-    let feed = Feed::new(
-        store.clone(),
-        head_rx,
-        FeedConfig::default(),
-        feed_shutdown.clone(),
-    );
+    let feed = Feed::new(store.clone(), head_rx, config.feed(), feed_shutdown.clone());
     let ingest = Ingest {
         store: store.clone(),
         committer,

@@ -38,14 +38,20 @@ impl<E: std::fmt::Debug> Running<E> {
 
 /// Starts the ingest service on an ephemeral port over `dir`.
 pub async fn start_ingest(dir: &Path) -> Running<sectorwire_ingest::ServeError> {
+    start_ingest_with(dir, |_| {}).await
+}
+
+/// Like [`start_ingest`], with configuration changes applied by `tune`.
+pub async fn start_ingest_with(
+    dir: &Path,
+    tune: impl FnOnce(&mut IngestConfig),
+) -> Running<sectorwire_ingest::ServeError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(sectorwire_ingest::serve(
-        IngestConfig::new(addr, dir.to_path_buf()),
-        listener,
-        shutdown.clone(),
-    ));
+    let mut config = IngestConfig::new(addr, dir.to_path_buf());
+    tune(&mut config);
+    let task = tokio::spawn(sectorwire_ingest::serve(config, listener, shutdown.clone()));
     Running { addr, shutdown, task }
 }
 

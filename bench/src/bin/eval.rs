@@ -4,6 +4,11 @@
 //!
 //!     cargo run --release --bin eval -- /work/shared/corpora
 //!     cargo run --release --bin eval -- my.jsonl --labels labels.json [--corpus reuters21578]
+//!
+//! `--min-sentences`, `--sentence-cue`, `--devoted-cue`, `--spread-sectors` and
+//! `--list-sectors` override the tagger's sentence-count rule for multi-topic articles, and
+//! `--brief` prints only the macro-F1 lines: that is how the rule's values were searched (read
+//! the training-fold lines only; see the tagger's `SENTENCE_MIN`).
 
 use sectorwire_bench::labelled as corpus;
 
@@ -39,10 +44,31 @@ struct Args {
     /// Override the lexicon threshold (default: the fitted value shipped with the model).
     #[arg(long)]
     lexicon_threshold: Option<f32>,
+    /// Override the sentence-count rule's minimum number of evidence sentences (0: off).
+    #[arg(long)]
+    min_sentences: Option<usize>,
+    /// Override the cue weight one sentence needs to count as evidence.
+    #[arg(long)]
+    sentence_cue: Option<f32>,
+    /// Override the cue weight at which one sentence alone tags its sector.
+    #[arg(long)]
+    devoted_cue: Option<f32>,
+    /// Override how many sectors must reach the sentence count for the rule to apply.
+    #[arg(long)]
+    spread_sectors: Option<usize>,
+    /// Override from how many sectors a sentence counts as a list of areas (0: never).
+    #[arg(long)]
+    list_sectors: Option<usize>,
+    /// Only print macro-F1 per corpus split (for threshold searches).
+    #[arg(long)]
+    brief: bool,
     /// Score every document as one set instead of held-out / train folds.
     #[arg(long)]
     no_split: bool,
 }
+
+/// Set by `--brief`: print only the macro-F1 lines.
+static BRIEF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) -> f64 {
     let mut scores = Scores::new(sectors);
@@ -52,6 +78,14 @@ fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) 
             .map(|t| t.sector)
             .collect();
         scores.add(&pred, &d.truth);
+    }
+    if BRIEF.load(std::sync::atomic::Ordering::Relaxed) {
+        let m = scores.macro_f1();
+        println!(
+            "  {title}: macro-F1 {m:.3} present {:.3}",
+            scores.macro_f1_present()
+        );
+        return m;
     }
     println!("{title} ({} docs)", docs.len());
     println!(
@@ -126,7 +160,10 @@ fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), Str
         docs.len(),
         labels.display()
     );
-    for d in &docs {
+    for d in docs
+        .iter()
+        .filter(|_| !BRIEF.load(std::sync::atomic::Ordering::Relaxed))
+    {
         let tags = tag_sectors(&d.title, &d.text, opts);
         let pred: Vec<String> = tags
             .iter()
@@ -147,10 +184,16 @@ fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), Str
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    BRIEF.store(args.brief, std::sync::atomic::Ordering::Relaxed);
     let defaults = TaggerOptions::default();
     let opts = TaggerOptions {
         use_model: !args.lexicon_only,
         lexicon_threshold: args.lexicon_threshold.unwrap_or(defaults.lexicon_threshold),
+        min_sentences: args.min_sentences.unwrap_or(defaults.min_sentences),
+        sentence_cue: args.sentence_cue.unwrap_or(defaults.sentence_cue),
+        devoted_cue: args.devoted_cue.unwrap_or(defaults.devoted_cue),
+        spread_sectors: args.spread_sectors.unwrap_or(defaults.spread_sectors),
+        list_sectors: args.list_sectors.unwrap_or(defaults.list_sectors),
         ..defaults
     };
     let corpora = if !args.path.exists() {

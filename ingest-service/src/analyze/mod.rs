@@ -97,7 +97,7 @@ pub struct Analysis {
 
 /// Version of the analyser output (tags, evidence, entities); stored on every
 /// record with the parser version so records can be re-derived when it changes.
-pub const ANALYZER_VERSION: &str = "1.0.0";
+pub const ANALYZER_VERSION: &str = "1.1.0";
 
 /// Analyses one article. Never panics, whatever the input.
 pub fn analyze(title: &str, body: &str) -> Analysis {

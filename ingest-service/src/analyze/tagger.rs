@@ -17,6 +17,10 @@
 //!   or when evidence reaches the sector's gate and the model's probability its floor. Gate
 //!   and floor are the most permissive pair whose out-of-fold F1 stays within 0.01 of the rule
 //!   without them: as much say for the curated lexicon as the labelled data tolerates.
+//! - Multi-topic articles (at least 4 sectors each with >= 3 sentences holding a clear cue,
+//!   sentences that list five or more sectors not counting):
+//!   each such sector, and any sector with one sentence devoted to it, is tagged at the
+//!   threshold whatever the model says (see [`SENTENCE_MIN`]; fitted on folds 1-4 by `eval`).
 //! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
 //!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
 
@@ -51,6 +55,23 @@ pub struct TaggerOptions {
     pub lexicon_threshold: f32,
     /// Tag threshold on the score.
     pub threshold: f32,
+    /// Sentence-count rule for multi-topic articles (0 turns it off): in a multi-topic
+    /// article, a sector with at least this many distinct sentences whose own cue weight
+    /// reaches [`TaggerOptions::sentence_cue`] is tagged whatever the model says. See
+    /// [`SENTENCE_MIN`] for the rule and how its values were chosen.
+    pub min_sentences: usize,
+    /// Distinct-term lexicon weight one sentence needs to count as evidence for a sector.
+    pub sentence_cue: f32,
+    /// Distinct-term lexicon weight at which a single sentence is devoted to a sector and
+    /// tags it on its own.
+    pub devoted_cue: f32,
+    /// Number of sectors that must each reach the sentence count for the article to count
+    /// as multi-topic, which the sentence-count rule needs.
+    pub spread_sectors: usize,
+    /// A sentence with cues of this many sectors or more is a list of areas ("trade,
+    /// investment, science and technology, transport and tourism") and is evidence for none
+    /// of them in the sentence-count rule (0: no such limit).
+    pub list_sectors: usize,
 }
 
 impl Default for TaggerOptions {
@@ -61,6 +82,11 @@ impl Default for TaggerOptions {
             use_model: true,
             lexicon_threshold: MODEL.lexicon_threshold().unwrap_or(LEXICON_THRESHOLD),
             threshold: 0.5,
+            min_sentences: SENTENCE_MIN,
+            sentence_cue: SENTENCE_CUE,
+            devoted_cue: DEVOTED_CUE,
+            spread_sectors: SPREAD_SECTORS,
+            list_sectors: LIST_SECTORS,
         }
     }
 }
@@ -72,6 +98,88 @@ pub const LEXICON_THRESHOLD: f32 = 2.5;
 /// sqrt(1 + words / LENGTH_UNIT), so long articles need proportionally more cues. Chosen by a
 /// grid search (100 to 1600 words, and none) on the training folds; `train` reports it.
 pub const LENGTH_UNIT: f32 = 400.0;
+
+/// Sentence-count rule for multi-topic articles. The corpora label one topic per story (BBC)
+/// or a few (Reuters), so the model learns to pick an article's main sectors, and
+/// length-normalised evidence dilutes a sector that a long article discusses in a few
+/// sentences among many. General news (bilateral relations, state visits, summits, country
+/// profiles) discusses trade, energy, culture, transport... a sentence or two each, and
+/// readers expect every such sector tagged.
+///
+/// The rule: a body sentence is evidence for a sector when its distinct cue terms of that
+/// sector weigh >= `SENTENCE_CUE` (one clear cue, or a weaker pair), unless it holds cues of
+/// `LIST_SECTORS` sectors or more: then it is a list of cooperation areas ("trade,
+/// investment, science and technology, transport and tourism"), which says nothing about any
+/// one of them. An article is multi-topic when at least `SPREAD_SECTORS` sectors each have at
+/// least `SENTENCE_MIN` evidence sentences; in a multi-topic article every such sector is
+/// tagged, and so is any sector one sentence of which carries >= `DEVOTED_CUE` (a sentence
+/// devoted to it), whatever the model says. Single-topic stories rarely reach the breadth
+/// condition, so the labelled corpora (single-topic, or nearly) barely notice the rule.
+///
+/// How the values were chosen: a grid search with `eval --min-sentences/--sentence-cue/
+/// --devoted-cue/--spread-sectors/--list-sectors` (SENTENCE_MIN 2-4, SENTENCE_CUE 0.8-2.0,
+/// DEVOTED_CUE 2.5-4 and off, SPREAD_SECTORS off and 3-6, LIST_SECTORS off and 3-6), the
+/// corpora scored on the training folds 1-4 only. Admissible: training-fold macro-F1 within
+/// 0.005 of the tagger without the rule on both corpora (BBC 0.976 -> 0.974, Reuters
+/// 0.945 -> 0.945); among those, the one with the best macro-F1 on the hand-labelled seeds
+/// (their labelling rule, bench/data/README.md, is the target behaviour). Looser settings
+/// cost the corpora far more: without the breadth condition SENTENCE_MIN 2 / SENTENCE_CUE 1.0
+/// drops the training folds to 0.902 / 0.867; SENTENCE_MIN 2 with SPREAD_SECTORS 4 to
+/// 0.965 / 0.935. Fold 0 played no part in the choice.
+pub const SENTENCE_MIN: usize = 3;
+/// See [`SENTENCE_MIN`].
+pub const SENTENCE_CUE: f32 = 1.0;
+/// See [`SENTENCE_MIN`].
+pub const DEVOTED_CUE: f32 = 3.0;
+/// See [`SENTENCE_MIN`].
+pub const SPREAD_SECTORS: usize = 4;
+/// See [`SENTENCE_MIN`].
+pub const LIST_SECTORS: usize = 5;
+
+/// Per sector: how many body sentences carry distinct cue weight >= `cue`, and the largest
+/// distinct cue weight of any one sentence. Each term counts once per sentence.
+fn sentence_support(
+    hits: &[Hit],
+    sent: &[Option<usize>],
+    cue: f32,
+    list_sectors: usize,
+) -> ([u32; 16], [f32; 16]) {
+    let mut count = [0u32; 16];
+    let mut best = [0f32; 16];
+    let mut i = 0;
+    // Hits come in text order, so each sentence's hits are one run.
+    let mut seen: Vec<(usize, u32)> = Vec::new();
+    while i < hits.len() {
+        let Some(cur) = sent[i] else {
+            i += 1;
+            continue;
+        };
+        let mut sum = [0f32; 16];
+        seen.clear();
+        while i < hits.len() && sent[i] == Some(cur) {
+            let h = &hits[i];
+            let key = (h.sector.index(), h.term);
+            if !seen.contains(&key) {
+                seen.push(key);
+                sum[key.0] += h.weight;
+            }
+            i += 1;
+        }
+        let sectors = sum.iter().filter(|&&w| w > 0.0).count();
+        if list_sectors > 0 && sectors >= list_sectors {
+            continue;
+        }
+        for k in 0..16 {
+            if sum[k] > 0.0 {
+                best[k] = best[k].max(sum[k]);
+                if sum[k] >= cue {
+                    count[k] += 1;
+                }
+            }
+        }
+    }
+    (count, best)
+}
 
 /// Length-normalised lexicon evidence per sector (indexed like [`Sector::ALL`]); the `train`
 /// command uses it to fit how the lexicon and the model are combined.
@@ -218,11 +326,26 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
         None
     };
 
+    let (sent_count, sent_best) = if opts.min_sentences > 0 {
+        sentence_support(&body_hits, &body_sent, opts.sentence_cue, opts.list_sectors)
+    } else {
+        ([0; 16], [0.0; 16])
+    };
+
+    let breadth = sent_count
+        .iter()
+        .filter(|&&n| n > 0 && n as usize >= opts.min_sentences)
+        .count();
+    let multi_topic = breadth >= opts.spread_sectors;
+
     let mut tags = Vec::new();
     let mut support = Vec::new();
     for s in Sector::ALL {
         let si = s.index();
         let evidence = evidence[si];
+        let spread = opts.min_sentences > 0
+            && multi_topic
+            && (sent_count[si] as usize >= opts.min_sentences || sent_best[si] >= opts.devoted_cue);
         // Where the model covers a sector, the lexicon may still tag on strong evidence (the
         // per-sector gate fitted by `train`): the corpora are narrow and the lexicon keeps
         // the tagger general on other news.
@@ -242,6 +365,8 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
             }
             None => lexicon_score(evidence, opts.lexicon_threshold),
         };
+        // Discussed in several sentences (or one devoted sentence): tagged at the threshold.
+        let score = if spread { score.max(opts.threshold) } else { score };
         if score.is_nan() || score < opts.threshold {
             continue;
         }
