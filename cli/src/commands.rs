@@ -182,14 +182,7 @@ fn date_seconds(value: &str, flag: &str) -> anyhow::Result<i64> {
     let Some(((y, m), d)) = parsed.filter(|((_, m), d)| (1..=12).contains(m) && (1..=31).contains(d)) else {
         bail!("{flag} must be a date like 2024-03-27, not {value:?}");
     };
-    // Days from civil (proleptic Gregorian), UTC midnight.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400)
+    Ok(sectorwire_query::timeline::days_from_civil(y, m, d) * 86_400)
 }
 
 fn filter(f: &FilterArgs) -> anyhow::Result<ArticleFilter> {

@@ -9,16 +9,7 @@ use sectorwire_proto::article::{Article, DatePrecision, EntityKind};
 pub fn date(ts: Option<&prost_types::Timestamp>) -> String {
     match ts {
         Some(t) => {
-            let days = t.seconds.div_euclid(86_400);
-            let z = days + 719_468;
-            let era = z.div_euclid(146_097);
-            let doe = z.rem_euclid(146_097);
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-            let mp = (5 * doy + 2) / 153;
-            let d = doy - (153 * mp + 2) / 5 + 1;
-            let m = if mp < 10 { mp + 3 } else { mp - 9 };
-            let y = yoe + era * 400 + i64::from(m <= 2);
+            let (y, m, d) = sectorwire_query::timeline::civil_from_days(t.seconds.div_euclid(86_400));
             format!("{y:04}-{m:02}-{d:02}")
         }
         None => "-".into(),

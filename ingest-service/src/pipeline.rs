@@ -13,14 +13,7 @@ use crate::store::WriteOp;
 /// Largest accepted `metadata` string field, in bytes.
 pub const MAX_METADATA_FIELD: usize = 4096;
 
-/// A request field the caller got wrong, for a gRPC `BadRequest` detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Field path, e.g. `metadata.url`.
-    pub field: String,
-    /// What is wrong.
-    pub description: String,
-}
+pub use sectorwire_proto::status::Violation;
 
 /// Why a request cannot be ingested.
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,8 @@ use sectorwire_proto::ingest::{
 use tokio::net::TcpListener;
 use tokio_stream::{wrappers::TcpListenerStream, Stream};
 use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, Response, Status, Streaming};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::{Request, Response, Status, Streaming};
+use tonic_types::StatusExt;
 
 use crate::commit::{CommitError, Committer};
 use crate::feed::{Feed, FeedConfig};
@@ -121,11 +121,7 @@ pub struct Ingest {
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
-    let mut details = ErrorDetails::new();
-    for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.description.clone());
-    }
-    Status::with_error_details(Code::InvalidArgument, message, details)
+    sectorwire_proto::status::invalid_argument(message, violations)
 }
 
 fn reject_status(error: RejectError) -> Status {

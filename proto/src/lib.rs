@@ -6,10 +6,12 @@
 //! - [`FILE_DESCRIPTOR_SET`]: the compiled schemas, served by gRPC reflection
 //!   and used by [`json`] to print messages in the proto3 JSON mapping.
 //! - [`runtime`]: the plumbing both servers share (logging, shutdown signal),
-//!   kept here so the two binaries behave alike.
+//!   kept here so the two binaries behave alike; [`status`]: how both report
+//!   bad input (INVALID_ARGUMENT with BadRequest field violations).
 
 pub mod json;
 pub mod runtime;
+pub mod status;
 
 /// Generated code, nested by protobuf package so cross-package references
 /// (`super::super::article::v1`) resolve.

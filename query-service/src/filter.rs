@@ -5,24 +5,7 @@
 use sectorwire_ingest::analyze::Sector;
 use sectorwire_proto::query::ArticleFilter;
 
-/// A request field the caller got wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Field path, e.g. `filter.sectors[0]`.
-    pub field: String,
-    /// What is wrong.
-    pub description: String,
-}
-
-impl Violation {
-    /// A violation of `field`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Violation {
-            field: field.into(),
-            description: description.into(),
-        }
-    }
-}
+pub use sectorwire_proto::status::Violation;
 
 /// Most values accepted in one repeated filter field.
 pub const MAX_VALUES: usize = 64;

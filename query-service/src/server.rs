@@ -22,8 +22,7 @@ use sectorwire_proto::query::{
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::{Request, Response, Status};
 
 use crate::filter::{self, Violation};
 use crate::follow::{self, FollowState};
@@ -124,11 +123,7 @@ pub struct Query {
 }
 
 fn invalid(message: impl Into<String>, violations: &[Violation]) -> Status {
-    let mut details = ErrorDetails::new();
-    for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.description.clone());
-    }
-    Status::with_error_details(Code::InvalidArgument, message.into(), details)
+    sectorwire_proto::status::invalid_argument(message, violations)
 }
 
 fn invalid_field(field: &str, description: impl Into<String>) -> Status {
