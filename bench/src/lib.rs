@@ -4,6 +4,8 @@
 //!
 //! - [`synthetic`]: synthetic news-like articles for load tests.
 //! - [`services`]: start services in-process on `127.0.0.1:0`.
+//! - [`processes`]: start services as child processes, so a load generator
+//!   and the server it measures do not share a scheduler.
 //! - [`labelled`]: labelled corpora (JSON lines + label→sector map) and
 //!   seed articles, read from disk for the evaluations.
 //! - binaries: `ingest_bench` (durable streaming ingest vs one fsync per
@@ -12,5 +14,6 @@
 //!   `train` (fits the analyzer's linear model).
 
 pub mod labelled;
+pub mod processes;
 pub mod services;
 pub mod synthetic;

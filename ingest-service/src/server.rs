@@ -18,7 +18,7 @@ use sectorwire_proto::ingest::{
     IngestArticleResponse, IngestArticlesResponse, IngestOutcome, IngestStats, ItemError,
 };
 use tokio::net::TcpListener;
-use tokio_stream::{wrappers::TcpListenerStream, Stream};
+use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
@@ -357,7 +357,7 @@ pub async fn serve_store(
                 .max_encoding_message_size(max),
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+        .serve_with_incoming_shutdown(sectorwire_proto::runtime::incoming(listener), {
             let shutdown = shutdown.clone();
             let health = health.clone();
             async move {

@@ -109,3 +109,13 @@ pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> 
         Err(HealthError::NotServing(service.to_string(), response.status))
     }
 }
+
+/// Accepted connections for a tonic server, with Nagle's algorithm off.
+///
+/// tonic only sets `TCP_NODELAY` on listeners it binds itself; the services
+/// bind their own (so `127.0.0.1:0` can report its port), and with Nagle on
+/// a response split across two writes waits for the client's delayed ACK,
+/// which shows up as multi-millisecond tail latency on small RPCs.
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}

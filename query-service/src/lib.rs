@@ -11,7 +11,7 @@
 //!   snippets and aggregations;
 //! - [`server`]: gRPC handlers; request validation lives in [`filter`] and
 //!   [`page_token`], calendar folding in [`timeline`], country-pair
-//!   summaries in [`pair`] (all pure).
+//!   summaries in [`pair`], partial responses in [`view`] (all pure).
 
 pub mod filter;
 pub mod follow;
@@ -21,5 +21,6 @@ pub mod page_token;
 pub mod pair;
 pub mod server;
 pub mod timeline;
+pub mod view;
 
 pub use server::{serve, QueryConfig, ServeError};

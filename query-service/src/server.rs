@@ -20,7 +20,6 @@ use sectorwire_proto::query::{
     WatchArticlesRequest, WatchArticlesResponse,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -29,7 +28,7 @@ use crate::follow::{self, FollowState};
 use crate::index::{self, IndexError, ListOrder};
 use crate::model::{ModelError, ReadModel};
 use crate::page_token::{self, PageToken};
-use crate::{pair, timeline};
+use crate::{pair, timeline, view};
 
 /// Most articles `GetCountryPair` examines (the most recent ones).
 const MAX_PAIR_ARTICLES: usize = 5000;
@@ -290,6 +289,7 @@ impl QueryService for Query {
             Ok(ArticleOrder::IngestedDesc) => ListOrder::IngestedDesc,
             Err(_) => return Err(invalid_field("order_by", format!("unknown order {}", r.order_by))),
         };
+        let view = view::parse(r.view).map_err(|e| invalid_field("view", e))?;
         let digest = page_token::digest(&[&format!("{filter:?}"), &format!("{order:?}")]);
         let after = PageToken::decode(&r.page_token, digest)
             .map_err(|e| invalid_field("page_token", e.to_string()))?
@@ -312,7 +312,8 @@ impl QueryService for Query {
         };
         let mut articles = Vec::with_capacity(page.len());
         for (_, id) in page {
-            if let Some(article) = self.model.get(&id).map_err(model_status)? {
+            if let Some(mut article) = self.model.get(&id).map_err(model_status)? {
+                view::apply(&mut article, view);
                 articles.push(article);
             }
         }
@@ -339,6 +340,7 @@ impl QueryService for Query {
         }
         let filter = validate_filter(r.filter.as_ref())?;
         let size = page_size(r.page_size, 10, MAX_SEARCH_PAGE, "page_size")?;
+        let view = view::parse(r.view).map_err(|e| invalid_field("view", e))?;
         let digest = page_token::digest(&[&r.query, &format!("{filter:?}")]);
         let offset = PageToken::decode(&r.page_token, digest)
             .map_err(|e| invalid_field("page_token", e.to_string()))?
@@ -366,8 +368,9 @@ impl QueryService for Query {
         };
         let mut out = Vec::with_capacity(page.hits.len());
         for (score, id) in page.hits {
-            if let Some(article) = self.model.get(&id).map_err(model_status)? {
+            if let Some(mut article) = self.model.get(&id).map_err(model_status)? {
                 let snippet = page.snippets.snippet(&article.body).to_html();
+                view::apply(&mut article, view);
                 out.push(SearchHit {
                     article: Some(article),
                     score,
@@ -650,7 +653,10 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            sectorwire_proto::runtime::incoming(listener),
+            shutdown.cancelled_owned(),
+        )
         .await;
     let _ = follower.await;
     drop(model);

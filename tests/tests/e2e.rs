@@ -8,8 +8,8 @@ use sectorwire_proto::ingest::{
     GetIngestStatsRequest, IngestArticleRequest, IngestOutcome, SubscribeRequest,
 };
 use sectorwire_proto::query::{
-    ArticleFilter, BatchGetArticlesRequest, Consistency, CountArticlesRequest, GetArticleRequest,
-    GetQueryStatsRequest, ListArticlesRequest, ListSectorsRequest, SearchArticlesRequest,
+    ArticleFilter, ArticleView, BatchGetArticlesRequest, Consistency, CountArticlesRequest,
+    GetArticleRequest, GetQueryStatsRequest, ListArticlesRequest, ListSectorsRequest, SearchArticlesRequest,
     SectorTimelineRequest, TimeBucket,
 };
 use sectorwire_tests::*;
@@ -262,6 +262,57 @@ async fn filters_pagination_search_facets_and_timeline() {
     assert_eq!(hits.hits.len(), 5);
     assert!(!hits.next_page_token.is_empty());
     assert!(hits.hits[0].snippet.contains("<b>"), "{}", hits.hits[0].snippet);
+
+    // The basic view leaves bodies and spans out of result pages, not the hits or snippets.
+    let basic = reader
+        .search_articles(SearchArticlesRequest {
+            query: "\"solar power plant\"".into(),
+            page_size: 5,
+            consistency: at(last),
+            view: ArticleView::Basic as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("basic search")
+        .into_inner();
+    assert_eq!(basic.total_hits, 10);
+    for (full, lean) in hits.hits.iter().zip(&basic.hits) {
+        let (full, lean) = (
+            full.article.as_ref().expect("a"),
+            lean.article.as_ref().expect("a"),
+        );
+        assert_eq!(full.id, lean.id);
+        assert!(!full.body.is_empty() && lean.body.is_empty());
+        assert_eq!(full.sectors.len(), lean.sectors.len());
+    }
+    assert_eq!(basic.hits[0].snippet, hits.hits[0].snippet);
+    let listed = reader
+        .list_articles(ListArticlesRequest {
+            page_size: 3,
+            consistency: at(last),
+            view: ArticleView::Basic as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("basic list")
+        .into_inner();
+    assert_eq!(listed.articles.len(), 3);
+    assert!(listed
+        .articles
+        .iter()
+        .all(|a| a.body.is_empty() && !a.title.is_empty()));
+    let err = reader
+        .list_articles(ListArticlesRequest {
+            view: 9,
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown view");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        err.get_details_bad_request().expect("details").field_violations[0].field,
+        "view"
+    );
 
     // Facets over everything.
     let counts = reader

@@ -1,33 +1,41 @@
 //! Query latency under open-loop load, and ingest-to-searchable lag, over
 //! real gRPC on loopback.
 //!
+//! The ingest service and the query replica run in child processes (this
+//! executable re-run with a role, see `sectorwire_bench::processes`), so the
+//! load generator's own work is not scheduled inside the server it measures.
+//!
 //! 1. Loads `--articles` synthetic articles through the ingest service and
 //!    waits until the query replica has applied them.
 //! 2. For each RPC, sends requests at a fixed rate for `--seconds`, each
 //!    timed from its *scheduled* start (so a stall is charged to every
 //!    request it delays: no coordinated omission), into an HDR histogram.
+//!    A dedicated pacing thread starts the requests: tokio's timer wheel has
+//!    millisecond granularity, which alone would add up to 1 ms to requests
+//!    timed from a sub-millisecond schedule.
 //! 3. Baseline in the same run: `ListSectors`, which touches no data, at the
 //!    same rate over the same connection pool — the transport's own cost.
 //! 4. Lag: ingest at a steady rate while a `WatchArticles` stream reports
 //!    when each acknowledged article became visible to queries.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
+use sectorwire_bench::processes::{serve_if_child, ChildService};
 use sectorwire_bench::{services, synthetic};
 use sectorwire_proto::ingest::{
     ingest_articles_response, ingest_service_client::IngestServiceClient, ArticleMetadata,
     IngestArticleRequest,
 };
 use sectorwire_proto::query::{
-    query_service_client::QueryServiceClient, ArticleFilter, Consistency, GetArticleRequest,
+    query_service_client::QueryServiceClient, ArticleFilter, ArticleView, Consistency, GetArticleRequest,
     GetQueryStatsRequest, ListArticlesRequest, ListSectorsRequest, SearchArticlesRequest,
     WatchArticlesRequest,
 };
-use tokio::sync::Mutex;
 use tonic::transport::Channel;
 
 #[derive(Parser)]
@@ -39,7 +47,7 @@ struct Args {
     /// Seconds per measured load.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// GetArticle rate (req/s).
+    /// GetArticle rate (req/s); 0 skips it (as for every rate below).
     #[arg(long, default_value_t = 5_000)]
     get_rate: u64,
     /// ListArticles rate (req/s).
@@ -70,7 +78,7 @@ async fn load(ingest: std::net::SocketAddr, n: usize) -> anyhow::Result<(Vec<Str
                 .map(|i| {
                     let k = s * per + i;
                     IngestArticleRequest {
-                        content: synthetic::article(&mut rng, k, 3_000).into_bytes(),
+                        content: synthetic::topical_article(&mut rng, k, 3_000).into_bytes(),
                         metadata: Some(ArticleMetadata {
                             source_id: format!("q-{k}"),
                             published_at: Some(sectorwire_proto::timestamp(1_600_000_000 + (k as i64) * 600)),
@@ -114,30 +122,44 @@ where
     Fut: std::future::Future<Output = bool> + Send + 'static,
 {
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
-    let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
     let total = rate * seconds;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let start = tokio::time::Instant::now();
-    let make = Arc::new(make);
-    let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled).await;
-        let (histogram, errors, make) = (histogram.clone(), errors.clone(), make.clone());
-        tasks.push(tokio::spawn(async move {
-            let ok = make(i).await;
-            let micros = scheduled.elapsed().as_micros() as u64;
-            if !ok {
-                errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let runtime = tokio::runtime::Handle::current();
+    let (h, e) = (histogram.clone(), errors.clone());
+    let pacer = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let scheduled = start + interval.mul_f64(i as f64);
+            if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
             }
-            let _ = histogram.lock().await.record(micros.max(1));
-        }));
-    }
+            let (histogram, errors, request) = (h.clone(), e.clone(), make(i));
+            tasks.push(runtime.spawn(async move {
+                let ok = request.await;
+                let micros = scheduled.elapsed().as_micros() as u64;
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Ok(mut h) = histogram.lock() {
+                    let _ = h.record(micros.max(1));
+                }
+            }));
+        }
+        tasks
+    });
+    let tasks = tokio::task::spawn_blocking(move || pacer.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("pacing thread panicked"))?;
     for t in tasks {
         t.await?;
     }
-    let h = histogram.lock().await.clone();
-    Ok((h, errors.load(std::sync::atomic::Ordering::Relaxed)))
+    let h = histogram
+        .lock()
+        .map_err(|_| anyhow::anyhow!("histogram poisoned"))?
+        .clone();
+    Ok((h, errors.load(Ordering::Relaxed)))
 }
 
 fn pool(clients: &[Client], i: u64) -> Client {
@@ -150,7 +172,7 @@ fn report(name: &str, rate: u64, h: &Histogram<u64>, errors: u64, base_p99: Opti
         .map(|b| format!("{:.1}x", h.value_at_quantile(0.99) as f64 / b.max(1) as f64))
         .unwrap_or_else(|| "-".into());
     println!(
-        "{name:<16} {rate:>7} {:>9.2} {:>9.2} {:>9.2} {:>10} {errors:>7}",
+        "{name:<20} {rate:>7} {:>9.2} {:>9.2} {:>9.2} {:>10} {errors:>7}",
         ms(h.value_at_quantile(0.50)),
         ms(h.value_at_quantile(0.99)),
         ms(h.max()),
@@ -158,18 +180,27 @@ fn report(name: &str, rate: u64, h: &Histogram<u64>, errors: u64, base_p99: Opti
     );
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> anyhow::Result<()> {
+    serve_if_child();
+    // One worker: the generator should not take both cores from the servers.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?
+        .block_on(run(Args::parse()))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let ingest = services::ingest(&dir.path().join("ingest")).await?;
-    let query = services::query(&dir.path().join("query"), ingest.addr).await?;
+    let ingest = ChildService::ingest(&dir.path().join("ingest"))?;
+    let query = ChildService::query(&dir.path().join("query"), ingest.addr)?;
     let started = Instant::now();
     let (ids, last) = load(ingest.addr, args.articles).await?;
     let mut clients = Vec::new();
     for _ in 0..args.connections.max(1) {
         clients.push(QueryServiceClient::new(services::channel(query.addr).await?));
     }
+    eprintln!("ingest pid {}, query pid {}", ingest.pid(), query.pid());
     let stats = clients[0]
         .clone()
         .get_query_stats(GetQueryStatsRequest {})
@@ -191,7 +222,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let ids = Arc::new(ids);
     println!(
-        "{:<16} {:>7} {:>9} {:>9} {:>9} {:>10} {:>7}",
+        "{:<20} {:>7} {:>9} {:>9} {:>9} {:>10} {:>7}",
         "rpc", "req/s", "p50 ms", "p99 ms", "max ms", "p99/base", "errors"
     );
 
@@ -204,44 +235,49 @@ async fn main() -> anyhow::Result<()> {
     report("ListSectors(base)", args.get_rate, &base, e, None);
     let base_p99 = Some(base.value_at_quantile(0.99));
 
-    let (c, ids_get) = (clients.clone(), ids.clone());
-    let (h, e) = open_loop(args.get_rate, args.seconds, move |i| {
-        let mut client = pool(&c, i);
-        let id = ids_get[(i as usize * 7919) % ids_get.len()].clone();
-        async move {
-            client
-                .get_article(GetArticleRequest {
-                    id,
-                    consistency: None,
-                })
-                .await
-                .is_ok()
-        }
-    })
-    .await?;
-    report("GetArticle", args.get_rate, &h, e, base_p99);
+    if args.get_rate > 0 {
+        let (c, ids_get) = (clients.clone(), ids.clone());
+        let (h, e) = open_loop(args.get_rate, args.seconds, move |i| {
+            let mut client = pool(&c, i);
+            let id = ids_get[(i as usize * 7919) % ids_get.len()].clone();
+            async move {
+                client
+                    .get_article(GetArticleRequest {
+                        id,
+                        consistency: None,
+                    })
+                    .await
+                    .is_ok()
+            }
+        })
+        .await?;
+        report("GetArticle", args.get_rate, &h, e, base_p99);
+    }
 
     const SECTORS: [&str; 6] = ["energy", "trade", "defence", "education", "health", "transport"];
-    let c = clients.clone();
-    let (h, e) = open_loop(args.list_rate, args.seconds, move |i| {
-        let mut client = pool(&c, i);
-        let sector = SECTORS[i as usize % SECTORS.len()].to_string();
-        async move {
-            client
-                .list_articles(ListArticlesRequest {
-                    filter: Some(ArticleFilter {
-                        sectors: vec![sector],
+    if args.list_rate > 0 {
+        let c = clients.clone();
+        let (h, e) = open_loop(args.list_rate, args.seconds, move |i| {
+            let mut client = pool(&c, i);
+            let sector = SECTORS[i as usize % SECTORS.len()].to_string();
+            async move {
+                client
+                    .list_articles(ListArticlesRequest {
+                        filter: Some(ArticleFilter {
+                            sectors: vec![sector],
+                            ..Default::default()
+                        }),
+                        page_size: 20,
+                        view: ArticleView::Basic as i32,
                         ..Default::default()
-                    }),
-                    page_size: 20,
-                    ..Default::default()
-                })
-                .await
-                .is_ok()
-        }
-    })
-    .await?;
-    report("ListArticles", args.list_rate, &h, e, base_p99);
+                    })
+                    .await
+                    .is_ok()
+            }
+        })
+        .await?;
+        report("ListArticles(basic)", args.list_rate, &h, e, base_p99);
+    }
 
     const QUERIES: [&str; 6] = [
         "natural gas pipeline",
@@ -251,27 +287,39 @@ async fn main() -> anyhow::Result<()> {
         "scholarships engineering",
         "interest rate bond",
     ];
-    let c = clients.clone();
-    let (h, e) = open_loop(args.search_rate, args.seconds, move |i| {
-        let mut client = pool(&c, i);
-        let query = QUERIES[i as usize % QUERIES.len()].to_string();
-        async move {
-            client
-                .search_articles(SearchArticlesRequest {
-                    query,
-                    page_size: 10,
-                    ..Default::default()
-                })
-                .await
-                .is_ok()
-        }
-    })
-    .await?;
-    report("SearchArticles", args.search_rate, &h, e, base_p99);
+    if args.search_rate > 0 {
+        let c = clients.clone();
+        let (h, e) = open_loop(args.search_rate, args.seconds, move |i| {
+            let mut client = pool(&c, i);
+            let query = QUERIES[i as usize % QUERIES.len()].to_string();
+            async move {
+                client
+                    .search_articles(SearchArticlesRequest {
+                        query,
+                        page_size: 10,
+                        ..Default::default()
+                    })
+                    .await
+                    .is_ok()
+            }
+        })
+        .await?;
+        report("SearchArticles", args.search_rate, &h, e, base_p99);
+    }
 
-    // Lag: steady ingest, visibility observed through WatchArticles.
+    if args.lag_rate > 0 {
+        measure_lag(&args, &clients[0], ingest.addr).await?;
+    }
+    drop(clients);
+    query.stop()?;
+    ingest.stop()?;
+    Ok(())
+}
+
+/// Steady ingest at `--lag-rate`, visibility observed through WatchArticles.
+async fn measure_lag(args: &Args, client: &Client, ingest: std::net::SocketAddr) -> anyhow::Result<()> {
     let acked: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
-    let mut watch = clients[0]
+    let mut watch = client
         .clone()
         .watch_articles(WatchArticlesRequest {
             filter: None,
@@ -295,15 +343,16 @@ async fn main() -> anyhow::Result<()> {
         }
         // Match visibility to acks (an ack can arrive after the watch event).
         let acks = acked_w.lock().map(|a| a.clone()).unwrap_or_default();
-        let mut h = lag_w.lock().await;
-        for (seq, visible) in pending {
-            if let Some(ack) = acks.get(&seq) {
-                let micros = visible.saturating_duration_since(*ack).as_micros() as u64;
-                let _ = h.record(micros.max(1));
+        if let Ok(mut h) = lag_w.lock() {
+            for (seq, visible) in pending {
+                if let Some(ack) = acks.get(&seq) {
+                    let micros = visible.saturating_duration_since(*ack).as_micros() as u64;
+                    let _ = h.record(micros.max(1));
+                }
             }
         }
     });
-    let mut writer = IngestServiceClient::new(services::channel(ingest.addr).await?);
+    let mut writer = IngestServiceClient::new(services::channel(ingest).await?);
     let mut rng = synthetic::Rng(99);
     let interval = Duration::from_secs_f64(1.0 / args.lag_rate as f64);
     let start = tokio::time::Instant::now();
@@ -311,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep_until(start + interval.mul_f64(i as f64)).await;
         let ack = writer
             .ingest_article(IngestArticleRequest {
-                content: synthetic::article(&mut rng, 1_000_000 + i as usize, 3_000).into_bytes(),
+                content: synthetic::topical_article(&mut rng, 1_000_000 + i as usize, 3_000).into_bytes(),
                 ..Default::default()
             })
             .await?
@@ -321,7 +370,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(30), watcher).await;
-    let h = lag.lock().await;
+    let h = lag
+        .lock()
+        .map_err(|_| anyhow::anyhow!("histogram poisoned"))?
+        .clone();
     println!(
         "ingest-to-searchable lag at {} articles/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         args.lag_rate,
@@ -330,8 +382,5 @@ async fn main() -> anyhow::Result<()> {
         h.max() as f64 / 1000.0,
         h.len()
     );
-    drop(clients);
-    query.stop().await?;
-    ingest.stop().await?;
     Ok(())
 }

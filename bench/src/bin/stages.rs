@@ -1,0 +1,91 @@
+//! Per-article CPU cost of each ingest stage on one core, so the stage that
+//! bounds end-to-end throughput is visible. Baseline: copying the request
+//! bytes (the cheapest thing the service must do with every article).
+
+use std::time::Instant;
+
+use clap::Parser;
+use prost::Message;
+use sectorwire_bench::synthetic;
+use sectorwire_ingest::parse::{self, ContentType, Hints};
+use sectorwire_ingest::store::WriteOp;
+use sectorwire_ingest::{analyze, pipeline};
+use sectorwire_proto::ingest::{ArticleMetadata, IngestArticleRequest};
+
+#[derive(Parser)]
+#[command(about = "Per-article cost of parse, analyze, prepare and encode")]
+struct Args {
+    #[arg(long, default_value_t = 2_000)]
+    articles: usize,
+    #[arg(long, default_value_t = 5_000)]
+    article_bytes: usize,
+}
+
+fn per_article(n: usize, start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut rng = synthetic::Rng(11);
+    let requests: Vec<IngestArticleRequest> = (0..args.articles)
+        .map(|i| IngestArticleRequest {
+            content: synthetic::article(&mut rng, i, args.article_bytes).into_bytes(),
+            metadata: Some(ArticleMetadata {
+                source_id: format!("s-{i}"),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let n = requests.len();
+    let hints = Hints::default();
+
+    let t = Instant::now();
+    let copies: usize = requests.iter().map(|r| r.content.clone().len()).sum();
+    let copy = per_article(n, t);
+
+    let t = Instant::now();
+    let parsed: Vec<_> = requests
+        .iter()
+        .map(|r| parse::parse(&r.content, ContentType::Auto, &hints))
+        .collect::<Result<_, _>>()?;
+    let parse_us = per_article(n, t);
+
+    let bodies: Vec<(String, String)> = parsed
+        .iter()
+        .map(|p| (p.title.clone().unwrap_or_default(), p.body()))
+        .collect();
+    let t = Instant::now();
+    for (title, body) in &bodies {
+        std::hint::black_box(analyze::analyze(title, body));
+    }
+    let analyze_us = per_article(n, t);
+
+    let t = Instant::now();
+    let ops: Vec<WriteOp> = requests.iter().map(pipeline::prepare).collect::<Result<_, _>>()?;
+    let prepare_us = per_article(n, t);
+
+    let t = Instant::now();
+    let mut bytes = 0;
+    for op in &ops {
+        if let WriteOp::Upsert { article, .. } = op {
+            bytes += article.encode_to_vec().len();
+        }
+    }
+    let encode_us = per_article(n, t);
+
+    println!("{n} articles, ~{} B each ({copies} B total)", args.article_bytes);
+    println!("{:<10} {:>10} {:>8}", "stage", "µs/article", "vs copy");
+    for (name, us) in [
+        ("copy", copy),
+        ("parse", parse_us),
+        ("analyze", analyze_us),
+        ("prepare", prepare_us),
+        ("encode", encode_us),
+    ] {
+        println!("{name:<10} {us:>10.1} {:>7.0}x", us / copy);
+    }
+    println!("stored bytes/article: {}", bytes / n.max(1));
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Services in their own processes, so a load generator measures the server
+//! and not its own scheduling: the bench binary re-executes itself with
+//! [`ROLE_VAR`] set, the child serves on `127.0.0.1:0`, prints its address,
+//! and stops (flushing) when its stdin closes — also when the parent dies.
+//!
+//! A bench binary calls [`serve_if_child`] first thing in `main`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+/// Environment variable naming the role a child process plays.
+pub const ROLE_VAR: &str = "SECTORWIRE_BENCH_ROLE";
+const DIR_VAR: &str = "SECTORWIRE_BENCH_DIR";
+const FOLLOW_VAR: &str = "SECTORWIRE_BENCH_FOLLOW";
+const READY: &str = "listening on ";
+
+/// A service running in a child process.
+pub struct ChildService {
+    /// Bound address.
+    pub addr: SocketAddr,
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl ChildService {
+    /// Starts an ingest service over `dir`.
+    pub fn ingest(dir: &Path) -> anyhow::Result<Self> {
+        Self::spawn("ingest", dir, None)
+    }
+
+    /// Starts a query replica over `dir` following the ingest service at `follow`.
+    pub fn query(dir: &Path, follow: SocketAddr) -> anyhow::Result<Self> {
+        Self::spawn("query", dir, Some(follow))
+    }
+
+    fn spawn(role: &str, dir: &Path, follow: Option<SocketAddr>) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("locating the bench executable")?;
+        let mut command = Command::new(exe);
+        command
+            .env(ROLE_VAR, role)
+            .env(DIR_VAR, dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(follow) = follow {
+            command.env(FOLLOW_VAR, format!("http://{follow}"));
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting the {role} process"))?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix(READY)
+            .and_then(|a| a.parse().ok())
+            .with_context(|| format!("{role} process did not report its address (said {line:?})"))?;
+        let stdin = child.stdin.take();
+        Ok(ChildService { addr, child, stdin })
+    }
+
+    /// The child's process id (for `perf record -p`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks the service to stop, and waits for it to flush and exit.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        drop(self.stdin.take());
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "service exited with {status}");
+        Ok(())
+    }
+}
+
+impl Drop for ChildService {
+    fn drop(&mut self) {
+        if self.stdin.take().is_some() {
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// When this process was started as a child service, runs it to the end and
+/// exits; otherwise returns at once.
+pub fn serve_if_child() {
+    let Ok(role) = std::env::var(ROLE_VAR) else {
+        return;
+    };
+    let code = match run_child(&role) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{role} service: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run_child(role: &str) -> anyhow::Result<()> {
+    let dir = std::path::PathBuf::from(std::env::var(DIR_VAR).context("data dir")?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        // Stdin closing is the stop signal; it also fires when the parent dies.
+        std::thread::spawn({
+            let shutdown = shutdown.clone();
+            move || {
+                let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+                shutdown.cancel();
+            }
+        });
+        println!("{READY}{addr}");
+        match role {
+            "ingest" => sectorwire_ingest::serve(
+                sectorwire_ingest::IngestConfig::new(addr, dir),
+                listener,
+                shutdown,
+            )
+            .await
+            .map_err(anyhow::Error::from),
+            "query" => {
+                let follow = std::env::var(FOLLOW_VAR).context("ingest address")?;
+                sectorwire_query::serve(
+                    sectorwire_query::QueryConfig::new(addr, dir, follow),
+                    listener,
+                    shutdown,
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            }
+            other => anyhow::bail!("unknown role {other}"),
+        }
+    })
+}
