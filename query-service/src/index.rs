@@ -22,6 +22,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 use crate::filter::{pair_key, Filter};
+use crate::snippet::Excerpts;
 
 /// Errors of the search index.
 #[derive(Debug, thiserror::Error)]
@@ -335,8 +336,17 @@ impl SearchIndex {
             .parse_query(text)
             .map_err(|e| IndexError::Query(e.to_string()))?;
         let searcher = self.reader.searcher();
-        let mut snippets = SnippetGenerator::create(&searcher, &*text_query, f.body)?;
-        snippets.set_max_num_chars(240);
+        let mut generator = SnippetGenerator::create(&searcher, &*text_query, f.body)?;
+        generator.set_max_num_chars(240);
+        let mut stems = Vec::new();
+        text_query.query_terms(&mut |term, _| {
+            if term.field() == f.body {
+                if let Some(text) = term.value().as_str() {
+                    stems.push(text.to_string());
+                }
+            }
+        });
+        let snippets = Excerpts::new(generator, &stems);
         let query = self.filter_query(filter, vec![text_query]);
         let (top, total) = searcher.search(
             &query,
@@ -442,7 +452,7 @@ pub struct SearchPage {
     /// (BM25 score, article id), best first.
     pub hits: Vec<(f32, String)>,
     /// Cuts highlighted excerpts (`<b>` around matched terms) from bodies.
-    pub snippets: SnippetGenerator,
+    pub snippets: Excerpts,
 }
 
 /// The top values of one facet with their counts.

@@ -11,7 +11,8 @@
 //!   snippets and aggregations;
 //! - [`server`]: gRPC handlers; request validation lives in [`filter`] and
 //!   [`page_token`], calendar folding in [`timeline`], country-pair
-//!   summaries in [`pair`], partial responses in [`view`] (all pure).
+//!   summaries in [`pair`], partial responses in [`view`], excerpt windows
+//!   in [`snippet`] (all pure).
 
 pub mod filter;
 pub mod follow;
@@ -20,6 +21,7 @@ pub mod model;
 pub mod page_token;
 pub mod pair;
 pub mod server;
+pub mod snippet;
 pub mod timeline;
 pub mod view;
 

@@ -369,7 +369,7 @@ impl QueryService for Query {
         let mut out = Vec::with_capacity(page.hits.len());
         for (score, id) in page.hits {
             if let Some(mut article) = self.model.get(&id).map_err(model_status)? {
-                let snippet = page.snippets.snippet(&article.body).to_html();
+                let snippet = page.snippets.html(&article.body);
                 view::apply(&mut article, view);
                 out.push(SearchHit {
                     article: Some(article),
