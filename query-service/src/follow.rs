@@ -15,10 +15,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::ReadModel;
 
-/// Most events applied in one batch (one tantivy commit, one sled flush).
+/// Most events applied in one batch (one tantivy commit).
 const MAX_BATCH: usize = 2000;
-/// How long a batch may keep gathering once it has an event.
-const MAX_GATHER: Duration = Duration::from_millis(20);
+/// How long a batch may keep gathering once it has an event. Short on
+/// purpose: events that arrive while a batch is being applied wait in the
+/// stream, so the next batch grows with the load by itself; a long window
+/// only adds its length to every article's time to become searchable.
+const MAX_GATHER: Duration = Duration::from_millis(2);
 
 /// What the follower knows about its link, for stats.
 #[derive(Debug, Default)]

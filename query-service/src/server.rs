@@ -659,6 +659,9 @@ pub async fn serve(
         )
         .await;
     let _ = follower.await;
+    if let Err(e) = model.flush() {
+        tracing::warn!(error = %e, "flushing the read model on shutdown (it resumes from the log)");
+    }
     drop(model);
     tracing::info!(addr = %local, "query service stopped");
     result.map_err(ServeError::from)
