@@ -196,6 +196,11 @@ enum Command {
     },
 }
 
+/// mimalloc rather than the system allocator: parsing and analysis make many
+/// small strings per article, and `stages` measured ~10% less CPU with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match run(Cli::parse()).await {

@@ -205,6 +205,11 @@ async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyho
     Ok((rate, fsyncs))
 }
 
+/// mimalloc rather than the system allocator: parsing and analysis make many
+/// small strings per article, and `stages` measured ~10% less CPU with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -180,6 +180,11 @@ fn report(name: &str, rate: u64, h: &Histogram<u64>, errors: u64, base_p99: Opti
     );
 }
 
+/// mimalloc rather than the system allocator: parsing and analysis make many
+/// small strings per article, and `stages` measured ~10% less CPU with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     serve_if_child();
     // One worker: the generator should not take both cores from the servers.

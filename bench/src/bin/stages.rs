@@ -21,6 +21,11 @@ struct Args {
     article_bytes: usize,
 }
 
+/// mimalloc rather than the system allocator: parsing and analysis make many
+/// small strings per article, and `stages` measured ~10% less CPU with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn per_article(n: usize, start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
