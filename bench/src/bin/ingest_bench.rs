@@ -1,7 +1,7 @@
 //! Durable streaming ingest over real gRPC on loopback.
 //!
-//! For each concurrency level, a fresh ingest service (in this process, on
-//! `127.0.0.1:0`, over a temp dir) receives `--articles` synthetic ~5 KB
+//! For each concurrency level, a fresh ingest service (in a child process,
+//! on `127.0.0.1:0`, over a temp dir) receives `--articles` synthetic ~5 KB
 //! articles through that many concurrent `IngestArticles` streams, each on
 //! its own connection. Every result is a durable ack. Reported: articles/s,
 //! ack latency p50/p99, and fsyncs (group-commit flushes) per article.
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
+use sectorwire_bench::processes::{serve_if_child, ChildService};
 use sectorwire_bench::{services, synthetic};
 use sectorwire_ingest::commit::Committer;
 use sectorwire_ingest::store::{SledStore, Store, WriteOp};
@@ -81,7 +82,7 @@ struct Level {
 
 async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<Level> {
     let dir = tempfile::tempdir()?;
-    let service = services::ingest(dir.path()).await?;
+    let service = ChildService::ingest(dir.path())?;
     let per_stream = articles.div_ceil(streams);
     let mut rng = synthetic::Rng(0xB0BA + streams as u64);
     let mut batches = Vec::new();
@@ -147,7 +148,7 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
         .get_ingest_stats(GetIngestStatsRequest {})
         .await?
         .into_inner();
-    service.stop().await?;
+    service.stop()?;
     let h = histogram.lock().await;
     Ok(Level {
         streams,
@@ -210,9 +211,17 @@ async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyho
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> anyhow::Result<()> {
+    serve_if_child();
+    // One worker: the load generator should leave the cores to the service.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?
+        .block_on(run(Args::parse()))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!(
         "baseline: {} articles of ~{} B, one transaction + one flush each",
         args.baseline_articles, args.article_bytes
