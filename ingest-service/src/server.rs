@@ -118,6 +118,11 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     committer: Committer,
     feed: Feed,
+    /// One permit per core for parse + analyze. Without it every in-flight
+    /// item (64 per stream) took its own blocking thread, and hundreds of
+    /// threads time-sliced two cores; queued items now wait on the
+    /// semaphore instead, and the work runs on as many threads as cores.
+    cpu: Arc<tokio::sync::Semaphore>,
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
@@ -167,10 +172,19 @@ pub fn parse_article_id(raw: &str, field: &str) -> Result<String, Status> {
 impl Ingest {
     async fn ingest_one(&self, request: IngestArticleRequest) -> Result<IngestArticleResponse, Status> {
         let return_article = request.return_article;
-        let op = tokio::task::spawn_blocking(move || pipeline::prepare(&request))
+        let permit = self
+            .cpu
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| Status::internal(format!("parser task failed: {e}")))?
-            .map_err(reject_status)?;
+            .map_err(|_| Status::unavailable("the service is shutting down"))?;
+        let op = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            pipeline::prepare(&request)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("parser task failed: {e}")))?
+        .map_err(reject_status)?;
         let id = match &op {
             WriteOp::Upsert { article, .. } => article.id.clone(),
             WriteOp::Delete { id } => id.clone(),
@@ -329,10 +343,12 @@ pub async fn serve_store(
     let (committer, committer_thread) = Committer::start(store.clone(), head_tx, config.queue_capacity)?;
     let feed_shutdown = shutdown.child_token();
     let feed = Feed::new(store.clone(), head_rx, config.feed(), feed_shutdown.clone());
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let ingest = Ingest {
         store: store.clone(),
         committer,
         feed: feed.clone(),
+        cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();

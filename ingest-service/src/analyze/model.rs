@@ -176,12 +176,9 @@ impl Model {
         self.feats.get(id as usize).map_or("", |f| f.term.as_str())
     }
 
-    /// The weight of a feature for a sector (0 when absent).
-    pub fn weight(&self, id: u32, s: Sector) -> f32 {
-        self.feats
-            .get(id as usize)
-            .and_then(|f| f.weights.iter().find(|(ws, _)| *ws == s))
-            .map_or(0.0, |(_, w)| *w)
+    /// Every (sector, weight) of a feature, in file order.
+    pub fn weights(&self, id: u32) -> &[(Sector, f32)] {
+        self.feats.get(id as usize).map_or(&[], |f| f.weights.as_slice())
     }
 
     /// Scores an article and records which features each sentence holds (for evidence).

@@ -269,6 +269,56 @@ fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; 16] 
     best
 }
 
+/// Model features of a sentence that explain a tag of sector `s`.
+const TOP_FEATURES: usize = 3;
+
+/// A feature of a sentence heavy enough to be evidence for `sector`.
+#[derive(Clone, Copy)]
+struct StrongFeature {
+    sector: Sector,
+    weight: f32,
+    id: u32,
+}
+
+/// Per sentence, its features whose weight for some sector reaches [`MODEL_EVIDENCE_WEIGHT`],
+/// in feature order. Computed once per article: looking weights up for every tagged sector
+/// and every feature of every sentence was a large share of tagging, and few features are
+/// this heavy.
+fn strong_features(sentence_feats: &[Vec<u32>]) -> Vec<Vec<StrongFeature>> {
+    sentence_feats
+        .iter()
+        .map(|ids| {
+            let mut out = Vec::new();
+            for &id in ids {
+                let weights = MODEL.weights(id);
+                for (k, &(sector, weight)) in weights.iter().enumerate() {
+                    // A sector's weight is its first entry (as in `Model::weight`).
+                    if weight >= MODEL_EVIDENCE_WEIGHT && !weights[..k].iter().any(|(ws, _)| *ws == sector) {
+                        out.push(StrongFeature { sector, weight, id });
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The [`TOP_FEATURES`] heaviest strong features of a sentence for `s`, heaviest first, ties
+/// in feature order; kept in a fixed array rather than a sorted vector per sentence.
+fn top_model_features(strong: &[StrongFeature], s: Sector) -> [Option<(f32, u32)>; TOP_FEATURES] {
+    let mut top: [Option<(f32, u32)>; TOP_FEATURES] = [None; TOP_FEATURES];
+    for f in strong.iter().filter(|f| f.sector == s) {
+        let w = f.weight;
+        // After every kept feature at least as heavy, so equal weights keep feature order.
+        let Some(slot) = top.iter().position(|t| t.is_none_or(|(tw, _)| tw < w)) else {
+            continue;
+        };
+        top.copy_within(slot..TOP_FEATURES - 1, slot + 1);
+        top[slot] = Some((w, f.id));
+    }
+    top
+}
+
 /// Maps evidence onto [0, 1] so that `threshold_evidence` lands on 0.5.
 fn lexicon_score(evidence: f32, threshold_evidence: f32) -> f32 {
     1.0 - (-std::f32::consts::LN_2 * evidence / threshold_evidence.max(1e-3)).exp()
@@ -340,6 +390,8 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
 
     let mut tags = Vec::new();
     let mut support = Vec::new();
+    // Filled on the first tagged sector the model covers.
+    let mut strong: Option<Vec<Vec<StrongFeature>>> = None;
     for s in Sector::ALL {
         let si = s.index();
         let evidence = evidence[si];
@@ -390,20 +442,16 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
             }
         }
         if let Some(sc) = scan.as_ref().filter(|_| MODEL.covers(s)) {
-            for (i, ids) in sc.sentence_feats.iter().enumerate() {
-                let mut pos: Vec<(f32, u32)> = ids
-                    .iter()
-                    .map(|&id| (MODEL.weight(id, s), id))
-                    .filter(|(w, _)| *w >= MODEL_EVIDENCE_WEIGHT)
-                    .collect();
-                pos.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let strong = strong.get_or_insert_with(|| strong_features(&sc.sentence_feats));
+            for (i, feats) in strong.iter().enumerate() {
+                let pos = top_model_features(feats, s);
                 // Model weights run to ~12 against lexicon weights of ~1; scaled down so that a
                 // sentence with curated cues outranks one with a few heavy corpus words.
-                for (w, id) in pos.iter().take(3) {
+                for (w, id) in pos.iter().flatten() {
                     strength[i] += *w * MODEL_EVIDENCE_SCALE;
-                    let term = MODEL.term(*id).to_string();
-                    if !terms[i].iter().any(|t| t.starts_with(term.as_str())) {
-                        terms[i].push(term);
+                    let term = MODEL.term(*id);
+                    if !terms[i].iter().any(|t| t.starts_with(term)) {
+                        terms[i].push(term.to_string());
                     }
                 }
             }

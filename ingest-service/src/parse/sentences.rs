@@ -20,6 +20,10 @@ const MAX_TOKEN_BYTES: usize = 120;
 
 /// Inserts the missing space after sentence punctuation inside glued tokens.
 pub(crate) fn fix_glued(s: &str) -> String {
+    if !has_inner_mark(s) {
+        // Nearly every paragraph: no token to repair, so skip the per-token pass.
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len() + 16);
     let mut first = true;
     for token in s.split(' ') {
@@ -42,6 +46,14 @@ pub(crate) fn fix_glued(s: &str) -> String {
         fix_token(token, &mut out);
     }
     out
+}
+
+/// True when some sentence mark has a non-space byte on both sides, i.e. sits inside a
+/// space-separated token: only such tokens can need repair.
+fn has_inner_mark(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| matches!(w[1], b'.' | b'!' | b'?') && w[0] != b' ' && w[2] != b' ')
 }
 
 /// URLs, e-mail addresses, host names, tickers ("<skbs.St>") and paths must stay

@@ -24,6 +24,10 @@ pub(crate) fn decode(raw: &[u8]) -> Result<String, ParseError> {
 }
 
 fn check_decoded(s: String) -> Result<String, ParseError> {
+    if !s.contains('\u{FFFD}') {
+        // Nothing to count (the usual case): skip the per-char pass.
+        return Ok(s);
+    }
     // A high share of replacement characters means the bytes were not text at all.
     let mut total = 0usize;
     let mut bad = 0usize;
@@ -75,8 +79,10 @@ pub(crate) fn looks_binary(raw: &[u8]) -> bool {
         }
     }
     let sample = &raw[..raw.len().min(SNIFF_BYTES)];
-    let nul = sample.iter().filter(|&&b| b == 0).count();
-    let control = sample.iter().filter(|&&b| is_control(b)).count();
+    // One pass for both counts (NUL is a control byte too).
+    let (nul, control) = sample.iter().fold((0usize, 0usize), |(n, c), &b| {
+        (n + usize::from(b == 0), c + usize::from(is_control(b)))
+    });
     nul * 100 > sample.len() || control * 10 > sample.len()
 }
 
@@ -87,6 +93,10 @@ fn is_control(b: u8) -> bool {
 /// Collapses every whitespace run (including NBSP and other Unicode spaces) to one
 /// ASCII space, drops invisible format characters, and trims.
 pub(crate) fn collapse_ws(s: &str) -> String {
+    if is_clean_ascii(s) {
+        // Most lines need no change; copying them whole skips the per-char loop.
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.chars() {
@@ -104,6 +114,29 @@ pub(crate) fn collapse_ws(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// True when [`collapse_ws`] would return `s` unchanged and ASCII: no leading or trailing
+/// space, no control characters, and only single spaces between words.
+fn is_clean_ascii(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev_space = false;
+    for &c in b {
+        if c == b' ' {
+            if prev_space {
+                return false;
+            }
+            prev_space = true;
+        } else if !(0x21..0x7F).contains(&c) {
+            return false;
+        } else {
+            prev_space = false;
+        }
+    }
+    true
 }
 
 /// Characters that render as nothing and only get in the way of matching.
