@@ -87,6 +87,21 @@ impl Drop for ChildService {
     }
 }
 
+/// The `main` of a bench binary whose services run as children: in a child,
+/// serves and exits; otherwise runs `bench` on a one-worker runtime, leaving
+/// the other cores to the services it measures.
+pub fn bench_main<F>(bench: impl FnOnce() -> F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    serve_if_child();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?
+        .block_on(bench())
+}
+
 /// When this process was started as a child service, runs it to the end and
 /// exits; otherwise returns at once.
 pub fn serve_if_child() {

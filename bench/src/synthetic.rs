@@ -74,14 +74,19 @@ const PLACES: [&str; 10] = [
     "Ghana",
 ];
 
-/// One article of about `target_bytes`, as plain text with a title line.
-pub fn article(rng: &mut Rng, n: usize, target_bytes: usize) -> String {
-    let mut text = format!(
+/// Title and byline, distinct per `n`.
+fn headline(rng: &mut Rng, n: usize) -> String {
+    format!(
         "{} and {} weigh new measures, report {n}\n\nBy Staff Writer {}\n\n",
         rng.pick(&PLACES),
         rng.pick(&PLACES),
         rng.below(1000)
-    );
+    )
+}
+
+/// One article of about `target_bytes`, as plain text with a title line.
+pub fn article(rng: &mut Rng, n: usize, target_bytes: usize) -> String {
+    let mut text = headline(rng, n);
     while text.len() < target_bytes {
         let mut paragraph = String::new();
         for _ in 0..4 {
@@ -153,12 +158,7 @@ impl Rng {
 pub fn topical_article(rng: &mut Rng, n: usize, target_bytes: usize) -> String {
     let main = rng.below(OBJECTS.len());
     let second = (rng.below(10) < 4).then(|| rng.below(OBJECTS.len()));
-    let mut text = format!(
-        "{} and {} weigh new measures, report {n}\n\nBy Staff Writer {}\n\n",
-        rng.pick(&PLACES),
-        rng.pick(&PLACES),
-        rng.below(1000)
-    );
+    let mut text = headline(rng, n);
     while text.len() < target_bytes {
         for _ in 0..4 {
             let roll = rng.below(20);

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use sectorwire_bench::processes::{serve_if_child, ChildService};
+use sectorwire_bench::processes::{bench_main, ChildService};
 use sectorwire_bench::{services, synthetic};
 use sectorwire_ingest::commit::Committer;
 use sectorwire_ingest::store::{SledStore, Store, WriteOp};
@@ -212,13 +212,7 @@ async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyho
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    serve_if_child();
-    // One worker: the load generator should leave the cores to the service.
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?
-        .block_on(run(Args::parse()))
+    bench_main(|| run(Args::parse()))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

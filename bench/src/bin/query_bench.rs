@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use sectorwire_bench::processes::{serve_if_child, ChildService};
+use sectorwire_bench::processes::{bench_main, ChildService};
 use sectorwire_bench::{services, synthetic};
 use sectorwire_proto::ingest::{
     ingest_articles_response, ingest_service_client::IngestServiceClient, ArticleMetadata,
@@ -215,13 +215,7 @@ fn report(name: &str, rate: u64, h: &Histogram<u64>, errors: u64, base_p99: Opti
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    serve_if_child();
-    // One worker: the generator should not take both cores from the servers.
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?
-        .block_on(run(Args::parse()))
+    bench_main(|| run(Args::parse()))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
