@@ -187,12 +187,10 @@ impl Model {
         // A collision would merge two words' counts; at 64 bits it does not happen in practice.
         let mut counts: FastMap<u64, (f32, Option<u32>)> =
             FastMap::with_capacity_and_hasher((body.len() / 12).min(8192), Default::default());
-        let mut buf = String::new();
         // Returns the vocabulary id of a counted token; stopwords are recognised by the same
         // hash, so each token is hashed once.
-        let mut add = |t: &str, w: f32| -> Option<u32> {
-            let h = token_hash(t);
-            if t.len() <= 5 && STOPWORD_HASHES.contains(&h) {
+        let mut add = |h: u64, len: usize, w: f32| -> Option<u32> {
+            if len <= 5 && STOPWORD_HASHES.contains(&h) {
                 return None;
             }
             if let Some(e) = counts.get_mut(&h) {
@@ -203,14 +201,14 @@ impl Model {
             counts.insert(h, (w, id));
             id
         };
-        for_each_token(title, &mut buf, |t| {
-            add(t, TITLE_WEIGHT);
+        for_each_token_hash(title, |h, len| {
+            add(h, len, TITLE_WEIGHT);
         });
         let mut sentence_feats = Vec::with_capacity(sentences.len());
         for sp in sentences {
             let text = body.get(sp.start..sp.end).unwrap_or("");
             let mut ids: Vec<u32> = Vec::new();
-            for_each_token(text, &mut buf, |t| ids.extend(add(t, 1.0)));
+            for_each_token_hash(text, |h, len| ids.extend(add(h, len, 1.0)));
             ids.sort_unstable();
             ids.dedup();
             sentence_feats.push(ids);
@@ -242,6 +240,53 @@ impl Model {
     }
 }
 
+/// [`for_each_token`] fused with [`token_hash`]: calls `f` with the hash and byte length of
+/// each token, hashing the lowercased bytes as they are read instead of building the token
+/// in a buffer and hashing it again. Must yield exactly what `token_hash` gives on the
+/// tokens of `for_each_token` (the tests check this), since the vocabulary is keyed by it.
+fn for_each_token_hash(s: &str, mut f: impl FnMut(u64, usize)) {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0100_0000_01b3;
+    let bytes = s.as_bytes();
+    let (mut h, mut len, mut chars) = (FNV_OFFSET, 0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            i += 1;
+            if b.is_ascii_alphabetic() {
+                h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+                len += 1;
+                chars += 1;
+                continue;
+            }
+        } else {
+            let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            i += c.len_utf8();
+            if c.is_alphabetic() {
+                let mut enc = [0u8; 4];
+                for lc in c.to_lowercase() {
+                    for &lb in lc.encode_utf8(&mut enc).as_bytes() {
+                        h = (h ^ u64::from(lb)).wrapping_mul(FNV_PRIME);
+                        len += 1;
+                    }
+                }
+                chars += 1;
+                continue;
+            }
+        }
+        if chars >= 2 {
+            f(h, len);
+        }
+        (h, len, chars) = (FNV_OFFSET, 0, 0);
+    }
+    if chars >= 2 {
+        f(h, len);
+    }
+}
+
 /// FNV-1a 64 of a token, the key of the scan-time maps.
 fn token_hash(t: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -254,4 +299,20 @@ fn token_hash(t: &str) -> u64 {
 
 pub(crate) fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fused_token_hash_matches_tokeniser() {
+        let text = "Oil PRICES rose 3.5% in Türkiye; İstanbul ΣΑΣ straße x y-z ǅemal ß.";
+        let mut buf = String::new();
+        let mut want = Vec::new();
+        for_each_token(text, &mut buf, |t| want.push((token_hash(t), t.len())));
+        let mut got = Vec::new();
+        for_each_token_hash(text, |h, len| got.push((h, len)));
+        assert_eq!(got, want);
+    }
 }

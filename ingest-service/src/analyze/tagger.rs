@@ -205,7 +205,7 @@ fn lexicon_scan(title: &str, body: &str, sentences: &[Span]) -> LexiconScan {
         .map(|h| sentence_of(sentences, h.start))
         .collect();
     let raw = lexicon_raw(&title_hits, &body_hits, &body_sent);
-    let words = body.split_whitespace().count() as f32;
+    let words = super::text::count_words(body) as f32;
     let lf = (1.0 + words / LENGTH_UNIT).sqrt();
     let window = window_evidence(&body_hits, &body_sent, sentences.len());
     let mut evidence = [0f32; 16];
@@ -228,12 +228,30 @@ const WINDOW: usize = 5;
 /// petroleum ... energy security") is about that sector too, even though its whole-article
 /// evidence is diluted by length.
 fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; 16] {
-    let mut per: Vec<Vec<&Hit>> = vec![Vec::new(); n];
-    for (h, s) in hits.iter().zip(sent) {
-        if let Some(list) = s.and_then(|i| per.get_mut(i)) {
-            list.push(h);
-        }
+    // Hits bucketed by sentence in one flat array (a counting sort that keeps text order within
+    // a sentence): a vector per sentence cost an allocation each.
+    let mut offsets = vec![0usize; n + 1];
+    for &i in sent.iter().flatten().filter(|&&i| i < n) {
+        offsets[i + 1] += 1;
     }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut flat = vec![0usize; offsets[n]];
+    for (k, s) in sent.iter().enumerate() {
+        let Some(i) = s.filter(|&i| i < n) else {
+            continue;
+        };
+        // In bounds: sentence i owns flat[offsets[i]..offsets[i + 1]] and fills it once.
+        flat[fill[i]] = k;
+        fill[i] += 1;
+    }
+    let per = |i: usize| {
+        flat[offsets[i]..offsets[i + 1]]
+            .iter()
+            .filter_map(|&k| hits.get(k))
+    };
     // A term's weight is fixed per sector, so a window's evidence only depends on how often
     // each (sector, term) occurs in it: slide the window, adjusting counts and sums.
     let contribution = |w: f32, c: u32| {
@@ -254,11 +272,11 @@ fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; 16] 
         sum[si] += contribution(e.0, e.1) - before;
     };
     for end in 0..n {
-        for h in &per[end] {
+        for h in per(end) {
             apply(h, 1, &mut sum);
         }
         if end >= WINDOW {
-            for h in &per[end - WINDOW] {
+            for h in per(end - WINDOW) {
                 apply(h, -1, &mut sum);
             }
         }
