@@ -3,17 +3,16 @@
 //! so the figures are ratios that survive a noisy machine.
 //!
 //! - [`synthetic`]: synthetic news-like articles for load tests.
-//! - [`services`]: start services in-process on `127.0.0.1:0`.
 //! - [`processes`]: start services as child processes, so a load generator
-//!   and the server it measures do not share a scheduler.
+//!   and the server it measures do not share a scheduler, and connect to them.
 //! - [`labelled`]: labelled corpora (JSON lines + label→sector map) and
 //!   seed articles, read from disk for the evaluations.
 //! - binaries: `ingest_bench` (durable streaming ingest vs one fsync per
-//!   article), `query_bench` (latency vs a transport baseline, lag),
+//!   article), `query_bench` (latency vs a transport baseline, lag), `stages`
+//!   (per-article CPU of each pipeline stage),
 //!   `extract_eval` (body extraction F1), `eval` (sector tagging P/R/F1) and
 //!   `train` (fits the analyzer's linear model).
 
 pub mod labelled;
 pub mod processes;
-pub mod services;
 pub mod synthetic;

@@ -156,3 +156,17 @@ fn run_child(role: &str) -> anyhow::Result<()> {
         }
     })
 }
+
+/// Connects a channel, retrying briefly while the server starts.
+pub async fn channel(addr: SocketAddr) -> anyhow::Result<tonic::transport::Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true);
+    let mut last = None;
+    for _ in 0..100 {
+        match endpoint.connect().await {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Err(anyhow::anyhow!("cannot connect to {addr}: {last:?}"))
+}

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use sectorwire_bench::processes::{bench_main, ChildService};
-use sectorwire_bench::{services, synthetic};
+use sectorwire_bench::processes::{self, bench_main, ChildService};
+use sectorwire_bench::synthetic;
 use sectorwire_ingest::commit::Committer;
 use sectorwire_ingest::store::{SledStore, Store, WriteOp};
 use sectorwire_proto::article::Article;
@@ -106,7 +106,7 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
     let start = Instant::now();
     let mut tasks = Vec::new();
     for requests in batches {
-        let channel = services::channel(service.addr).await?;
+        let channel = processes::channel(service.addr).await?;
         let histogram = histogram.clone();
         tasks.push(tokio::spawn(async move {
             let mut client = IngestServiceClient::new(channel).max_encoding_message_size(64 << 20);
@@ -143,7 +143,7 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
         t.await??;
     }
     let elapsed = start.elapsed();
-    let mut client = IngestServiceClient::new(services::channel(service.addr).await?);
+    let mut client = IngestServiceClient::new(processes::channel(service.addr).await?);
     let stats = client
         .get_ingest_stats(GetIngestStatsRequest {})
         .await?

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
-use sectorwire_bench::processes::{bench_main, ChildService};
-use sectorwire_bench::{services, synthetic};
+use sectorwire_bench::processes::{self, bench_main, ChildService};
+use sectorwire_bench::synthetic;
 use sectorwire_proto::ingest::{
     ingest_articles_response, ingest_service_client::IngestServiceClient, ArticleMetadata,
     IngestArticleRequest,
@@ -73,7 +73,7 @@ async fn load(ingest: std::net::SocketAddr, n: usize) -> anyhow::Result<(Vec<Str
     let per = n.div_ceil(streams);
     let mut tasks = Vec::new();
     for s in 0..streams {
-        let channel = services::channel(ingest).await?;
+        let channel = processes::channel(ingest).await?;
         tasks.push(tokio::spawn(async move {
             let mut rng = synthetic::Rng(0xFEED + s as u64);
             let requests: Vec<IngestArticleRequest> = (0..per)
@@ -226,7 +226,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (ids, last) = load(ingest.addr, args.articles).await?;
     let mut clients = Vec::new();
     for _ in 0..args.connections.max(1) {
-        clients.push(QueryServiceClient::new(services::channel(query.addr).await?));
+        clients.push(QueryServiceClient::new(processes::channel(query.addr).await?));
     }
     eprintln!("ingest pid {}, query pid {}", ingest.pid(), query.pid());
     let stats = clients[0]
@@ -386,7 +386,7 @@ async fn measure_lag(args: &Args, client: &Client, ingest: std::net::SocketAddr)
             }
         }
     });
-    let mut writer = IngestServiceClient::new(services::channel(ingest).await?);
+    let mut writer = IngestServiceClient::new(processes::channel(ingest).await?);
     let mut rng = synthetic::Rng(99);
     let interval = Duration::from_secs_f64(1.0 / args.lag_rate as f64);
     let start = tokio::time::Instant::now();
