@@ -2,11 +2,22 @@
 //! guards, name variants and reversed order, acronyms with long forms, taxonomy contracts.
 
 use sectorwire_ingest::analyze::{
-    analyze, split_sentences, tag_sectors, Analysis, Entity, EntityKind, Sector, TaggerOptions,
+    analyze, split_sentences, tag_sectors, Analysis, Entity, EntityKind, Sector, SectorTag, TaggerOptions,
 };
 
 fn entity<'a>(a: &'a Analysis, kind: EntityKind, key: &str) -> Option<&'a Entity> {
     a.entities.iter().find(|e| e.kind == kind && e.key == key)
+}
+
+/// Every sector the lexicon alone gives any weight: a negative context must keep a sector out
+/// of this set, not merely below the tagging threshold.
+fn lexicon_tags(title: &str, body: &str) -> Vec<SectorTag> {
+    let lexicon_only = TaggerOptions {
+        use_model: false,
+        threshold: 1e-6,
+        ..TaggerOptions::default()
+    };
+    tag_sectors(title, body, &lexicon_only)
 }
 
 fn sectors(title: &str, body: &str) -> Vec<Sector> {
@@ -17,12 +28,7 @@ fn sectors(title: &str, body: &str) -> Vec<Sector> {
 fn energy_negative_context() {
     let body = "The young squad played with youthful energy and boundless energy in the second half. \
                 Fans praised their positive energy after the final whistle.";
-    let lexicon_only = TaggerOptions {
-        use_model: false,
-        threshold: 1e-6,
-        ..TaggerOptions::default()
-    };
-    let tags = tag_sectors("A spirited display", body, &lexicon_only);
+    let tags = lexicon_tags("A spirited display", body);
     assert!(!tags.iter().any(|t| t.sector == Sector::Energy), "{tags:?}");
 }
 
@@ -38,12 +44,7 @@ fn energy_positive() {
 fn defence_not_think_tanks_or_title_defence() {
     let body = "A think tank published a report on pension reform. The champion began her title \
                 defence on Saturday.";
-    let lexicon_only = TaggerOptions {
-        use_model: false,
-        threshold: 1e-6,
-        ..TaggerOptions::default()
-    };
-    let tags = tag_sectors("Reform report", body, &lexicon_only);
+    let tags = lexicon_tags("Reform report", body);
     assert!(!tags.iter().any(|t| t.sector == Sector::Defence), "{tags:?}");
 }
 
@@ -292,11 +293,6 @@ fn honorific_alone_makes_a_person() {
 #[test]
 fn finance_bonds_of_friendship_are_not_securities() {
     let body = "The visit will strengthen the bonds of friendship and foster stronger bonds between the two nations.";
-    let lexicon_only = TaggerOptions {
-        use_model: false,
-        threshold: 1e-6,
-        ..TaggerOptions::default()
-    };
-    let tags = tag_sectors("", body, &lexicon_only);
+    let tags = lexicon_tags("", body);
     assert!(!tags.iter().any(|t| t.sector == Sector::Finance), "{tags:?}");
 }
