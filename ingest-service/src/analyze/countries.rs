@@ -8,9 +8,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use super::text::{char_after, char_before, is_capitalised, is_whole_word, FastMap, SpanSet};
+use super::text::{char_after, char_before, is_capitalised, is_whole_word, FastMap, FormMatcher, SpanSet};
 use super::{Entity, EntityKind, Span};
 
 const COUNTRIES_TSV: &str = include_str!("data/countries.tsv");
@@ -94,7 +94,8 @@ struct Row {
 }
 
 struct Gazetteer {
-    ac: AhoCorasick,
+    /// Leftmost-longest over all forms.
+    ac: FormMatcher,
     targets: Vec<Target>,
     countries: Vec<Row>,
     places: Vec<Row>,
@@ -155,11 +156,7 @@ fn build() -> Gazetteer {
             }
         }
     }
-    let ac = AhoCorasickBuilder::new()
-        .kind(Some(AhoCorasickKind::DFA))
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&forms)
-        .expect("gazetteer forms are valid");
+    let ac = FormMatcher::new(&forms).expect("gazetteer forms are valid");
     Gazetteer {
         ac,
         targets,

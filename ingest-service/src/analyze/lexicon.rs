@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::{Builder as DfaBuilder, DFA};
+use aho_corasick::{Anchored, MatchKind};
 
 use super::taxonomy::Sector;
 use super::text::{is_whole_word, SpanSet};
@@ -39,8 +41,9 @@ struct Negative {
 
 pub(crate) struct Lexicon {
     /// Cue terms then negative contexts, in one automaton so the text is scanned once:
-    /// pattern ids below `patterns.len()` are cues, the rest negative contexts.
-    all: AhoCorasick,
+    /// pattern ids below `patterns.len()` are cues, the rest negative contexts. A bare DFA
+    /// rather than an `AhoCorasick`: [`Lexicon::hits`] walks it itself.
+    all: DFA,
     patterns: Vec<Pattern>,
     negatives: Vec<Negative>,
 }
@@ -98,10 +101,11 @@ impl Lexicon {
         for ((text, _), idx) in &by_term {
             pos_texts[*idx] = text.clone();
         }
-        let all = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
+        // No prefilter: `hits` walks every byte itself.
+        let all = DfaBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .prefilter(false)
             .build(pos_texts.iter().chain(neg_terms.iter()))
             .expect("lexicon patterns are valid");
         Lexicon {
@@ -118,33 +122,70 @@ impl Lexicon {
         let mut neg: Vec<(usize, usize, u16)> = Vec::new();
         let mut cands: Vec<(usize, usize, u32)> = Vec::new();
         let n_pos = self.patterns.len();
-        for m in self.all.find_overlapping_iter(text) {
-            let pid = m.pattern().as_usize();
-            if let Some(p) = self.patterns.get(pid) {
-                if let Some(end) = word_end(text, m.start(), m.end(), p.stem) {
-                    cands.push((m.start(), end, pid as u32));
+        let dfa = &self.all;
+        let bytes = text.as_bytes();
+        // The crate's overlapping search, inlined: after each byte, every pattern of a match
+        // state ends here, taken in the state's order (the order of `find_overlapping_iter`,
+        // which the stable sort below keeps for ties). Inlined, a match costs no call and no
+        // iterator state, and one inside a word is dropped on a byte test.
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            return Vec::new();
+        };
+        for (i, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if !dfa.is_special(sid) {
+                continue;
+            }
+            if dfa.is_dead(sid) {
+                break;
+            }
+            if !dfa.is_match(sid) {
+                continue;
+            }
+            let end = i + 1;
+            for k in 0..dfa.match_len(sid) {
+                let pattern = dfa.match_pattern(sid, k);
+                let Some(start) = end.checked_sub(dfa.pattern_len(pattern)) else {
+                    continue;
+                };
+                // Most raw matches sit inside a longer word ("oil" in "turmoil"): an ASCII
+                // letter or digit just before rules them out without decoding (`word_end`
+                // would reject them too; patterns start at a char boundary).
+                if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+                    continue;
                 }
-            } else if let Some(n) = self.negatives.get(pid - n_pos) {
-                if let Some(end) = word_end(text, m.start(), m.end(), n.stem) {
-                    neg.push((m.start(), end, n.sectors));
+                let pid = pattern.as_usize();
+                if let Some(p) = self.patterns.get(pid) {
+                    if let Some(end) = word_end(text, start, end, p.stem) {
+                        cands.push((start, end, pid as u32));
+                    }
+                } else if let Some(n) = self.negatives.get(pid - n_pos) {
+                    if let Some(end) = word_end(text, start, end, n.stem) {
+                        neg.push((start, end, n.sectors));
+                    }
                 }
             }
         }
         cands.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         // Per sector, the negative contexts as a set of intervals (logarithmic lookups).
-        let neg_sets: Vec<Option<SpanSet>> = (0..16)
-            .map(|si| {
-                let bit = 1u16 << si;
-                let spans: Vec<Span> = neg
-                    .iter()
-                    .filter(|n| n.2 & bit != 0)
-                    .map(|&(start, end, _)| Span { start, end })
-                    .collect();
-                (!spans.is_empty()).then(|| SpanSet::new(spans))
-            })
-            .collect();
+        // Most texts have no negative context at all: skip the sixteen filters then.
+        let neg_sets: Vec<Option<SpanSet>> = if neg.is_empty() {
+            Vec::new()
+        } else {
+            (0..16)
+                .map(|si| {
+                    let bit = 1u16 << si;
+                    let spans: Vec<Span> = neg
+                        .iter()
+                        .filter(|n| n.2 & bit != 0)
+                        .map(|&(start, end, _)| Span { start, end })
+                        .collect();
+                    (!spans.is_empty()).then(|| SpanSet::new(spans))
+                })
+                .collect()
+        };
         let mut last_end = [0usize; 16];
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(cands.len());
         for (start, end, pid) in cands {
             let Some(p) = self.patterns.get(pid as usize) else {
                 continue;
@@ -154,7 +195,11 @@ impl Lexicon {
                 if start < last_end[si] {
                     continue;
                 }
-                if neg_sets[si].as_ref().is_some_and(|set| set.contains(start, end)) {
+                if neg_sets
+                    .get(si)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|set| set.contains(start, end))
+                {
                     continue;
                 }
                 last_end[si] = end;

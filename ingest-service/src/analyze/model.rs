@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::taxonomy::Sector;
-use super::text::{for_each_token, word_set, FastMap, FastSet};
+use super::text::{for_each_token, word_set, FastMap, FastSet, PreHashedMap, PreHashedSet};
 use super::Span;
 
 const MODEL_TSV: &str = include_str!("data/model.tsv");
@@ -26,7 +26,7 @@ const STOPWORDS: &[&str] = &[
 ];
 
 static STOPWORD_SET: LazyLock<FastSet<&'static str>> = LazyLock::new(|| word_set(STOPWORDS));
-static STOPWORD_HASHES: LazyLock<FastSet<u64>> =
+static STOPWORD_HASHES: LazyLock<PreHashedSet<u64>> =
     LazyLock::new(|| STOPWORDS.iter().map(|w| token_hash(w)).collect());
 
 fn is_stopword(t: &str) -> bool {
@@ -88,8 +88,8 @@ pub(crate) struct Model {
     /// probability it needs at least (see `train`).
     gate: [Option<Gate>; 16],
     lexicon_threshold: Option<f32>,
-    /// Vocabulary keyed by [`token_hash`].
-    vocab: FastMap<u64, u32>,
+    /// Vocabulary keyed by [`token_hash`] (only looked up, so a cheap hasher is safe).
+    vocab: PreHashedMap<u64, u32>,
     feats: Vec<Feature>,
 }
 
@@ -108,7 +108,7 @@ impl Model {
         let mut bias = [None; 16];
         let mut gate = [None; 16];
         let mut lexicon_threshold = None;
-        let mut vocab: FastMap<u64, u32> = FastMap::default();
+        let mut vocab: PreHashedMap<u64, u32> = PreHashedMap::default();
         let mut feats: Vec<Feature> = Vec::new();
         for line in tsv.lines() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -185,6 +185,8 @@ impl Model {
     pub fn scan(&self, title: &str, body: &str, sentences: &[Span]) -> Scan {
         // 64-bit token hash -> (count, vocabulary id): one lookup and no allocation per token.
         // A collision would merge two words' counts; at 64 bits it does not happen in practice.
+        // Keeps FNV: the norm and the dot products below sum in this map's iteration order,
+        // which the hasher decides, and scores must stay bit-for-bit stable.
         let mut counts: FastMap<u64, (f32, Option<u32>)> =
             FastMap::with_capacity_and_hasher((body.len() / 12).min(8192), Default::default());
         // Returns the vocabulary id of a counted token; stopwords are recognised by the same
@@ -205,13 +207,15 @@ impl Model {
             add(h, len, TITLE_WEIGHT);
         });
         let mut sentence_feats = Vec::with_capacity(sentences.len());
+        // One scratch buffer for all sentences; each keeps an exact-size copy.
+        let mut ids: Vec<u32> = Vec::with_capacity(64);
         for sp in sentences {
             let text = body.get(sp.start..sp.end).unwrap_or("");
-            let mut ids: Vec<u32> = Vec::new();
+            ids.clear();
             for_each_token_hash(text, |h, len| ids.extend(add(h, len, 1.0)));
             ids.sort_unstable();
             ids.dedup();
-            sentence_feats.push(ids);
+            sentence_feats.push(ids.to_vec());
         }
         let norm = counts
             .values()

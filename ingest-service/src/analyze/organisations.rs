@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
-use super::text::{is_acronym, is_capitalised, is_whole_word, word_set, FastMap, FastSet, SpanSet, Word};
+use super::text::{
+    is_acronym, is_capitalised, is_whole_word, word_set, FastMap, FastSet, FormMatcher, SpanSet, Word,
+};
 use super::{Entity, EntityKind, Span};
 
 const ORGANISATIONS_TSV: &str = include_str!("data/organisations.tsv");
@@ -106,7 +107,8 @@ struct Known {
 }
 
 struct Table {
-    ac: AhoCorasick,
+    /// Leftmost-longest over all forms.
+    ac: FormMatcher,
     targets: Vec<usize>,
     orgs: Vec<Known>,
     by_surface: HashMap<String, usize>,
@@ -143,11 +145,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
             targets.push(idx);
         }
     }
-    let ac = AhoCorasickBuilder::new()
-        .kind(Some(AhoCorasickKind::DFA))
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&forms)
-        .expect("organisation forms are valid");
+    let ac = FormMatcher::new(&forms).expect("organisation forms are valid");
     Table {
         ac,
         targets,

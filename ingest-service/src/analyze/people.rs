@@ -142,6 +142,33 @@ const DESCRIPTORS: &[&str] = &[
 
 static DESCRIPTOR_SET: LazyLock<FastSet<&'static str>> = LazyLock::new(|| word_set(DESCRIPTORS));
 
+/// Per first letter (a-z), a bit per word length (< 16) some descriptor has: nearly every
+/// lowercase word is looked up, and this rules out most of them ("the", "of", "and") without
+/// hashing. A hit still goes to [`DESCRIPTOR_SET`].
+static DESCRIPTOR_SHAPES: LazyLock<[u16; 26]> = LazyLock::new(|| {
+    let mut shapes = [0u16; 26];
+    for d in DESCRIPTORS {
+        if let (Some(&b), true) = (d.as_bytes().first(), d.len() < 16) {
+            if b.is_ascii_lowercase() {
+                shapes[usize::from(b - b'a')] |= 1 << d.len();
+            }
+        }
+    }
+    shapes
+});
+
+/// True when `w` is one of [`DESCRIPTORS`]: a shape test first, then the set.
+fn is_descriptor(w: &str) -> bool {
+    let shape_ok = match w.as_bytes().first() {
+        Some(&b) if b.is_ascii_lowercase() && w.len() < 16 => {
+            DESCRIPTOR_SHAPES[usize::from(b - b'a')] & (1 << w.len()) != 0
+        }
+        // Not a shape the table describes: leave it to the set.
+        _ => true,
+    };
+    shape_ok && DESCRIPTOR_SET.contains(w)
+}
+
 /// Words after a name that mark it as a person speaking.
 const SPEECH: &[&str] = &[
     "said",
@@ -435,6 +462,12 @@ const WEAK_TITLES: &[&str] = &[
 ];
 
 fn is_name_token(w: &Word<'_>, blocked: &SpanSet) -> bool {
+    // Most words are lowercase: reject them before the possessive and set lookups. Stripping a
+    // possessive never changes the first character, so this is the first test of
+    // `is_capitalised` below, moved ahead.
+    if !w.text.starts_with(char::is_uppercase) {
+        return false;
+    }
     let (t, _) = strip_possessive(w.text);
     is_capitalised(t)
         && !is_acronym(t)
@@ -459,10 +492,31 @@ static TITLE_INDEX: LazyLock<FastMap<&'static str, Vec<Title>>> = LazyLock::new(
     m
 });
 
+/// Per first letter (A-Z), a bit per length (< 32) of a title's first word: most capitalised
+/// words ("The", "This", "Azerbaijan") are ruled out without hashing them.
+static TITLE_SHAPES: LazyLock<[u32; 26]> = LazyLock::new(|| {
+    let mut shapes = [0u32; 26];
+    for first in TITLE_INDEX.keys() {
+        match first.as_bytes().first() {
+            Some(&b) if b.is_ascii_uppercase() && first.len() < 32 => {
+                shapes[usize::from(b - b'A')] |= 1 << first.len();
+            }
+            // Not a shape the table describes: every word of that letter goes to the index.
+            Some(&b) if b.is_ascii_uppercase() => shapes[usize::from(b - b'A')] = u32::MAX,
+            _ => {}
+        }
+    }
+    shapes
+});
+
 fn title_at(body: &str, ws: &[Word<'_>], i: usize) -> Option<(usize, bool)> {
     let w = ws.get(i)?.text;
     // Every title starts with an ASCII capital; most words do not, and skip the lookup.
-    if !w.starts_with(|c: char| c.is_ascii_uppercase()) {
+    let &b = w.as_bytes().first()?;
+    if !b.is_ascii_uppercase() {
+        return None;
+    }
+    if w.len() < 32 && TITLE_SHAPES[usize::from(b - b'A')] & (1 << w.len()) == 0 {
         return None;
     }
     let candidates = TITLE_INDEX.get(w)?;
@@ -557,7 +611,7 @@ fn collect(body: &str, ws: &[Word<'_>], blocked: &SpanSet) -> Vec<Mention> {
         // by two or three capitalised words.
         if ws[i].text.len() <= 13
             && ws[i].text.starts_with(|c: char| c.is_ascii_lowercase())
-            && DESCRIPTOR_SET.contains(ws[i].text)
+            && is_descriptor(ws[i].text)
         {
             let idx = name_after(body, ws, i + 1, blocked);
             if (2..=3).contains(&idx.len()) {

@@ -25,6 +25,16 @@ fn is_abbreviation(word: &str) -> bool {
     ABBREVIATIONS.contains(&lower.as_str())
 }
 
+/// The bytes [`split`] stops at: line breaks and terminal punctuation.
+static BREAK_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'\n' as usize] = true;
+    t[b'.' as usize] = true;
+    t[b'!' as usize] = true;
+    t[b'?' as usize] = true;
+    t
+};
+
 /// Splits `body` into sentence spans: trimmed, non-empty, in order, non-overlapping.
 pub fn split(body: &str) -> Vec<Span> {
     let bytes = body.as_bytes();
@@ -32,7 +42,14 @@ pub fn split(body: &str) -> Vec<Span> {
     let mut start = 0usize;
     let mut i = 0usize;
     while i < bytes.len() {
-        let b = bytes[i];
+        // Only line breaks and terminal punctuation matter: skip everything else with one
+        // table lookup per byte.
+        while i < bytes.len() && !BREAK_BYTES[usize::from(bytes[i])] {
+            i += 1;
+        }
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         match b {
             b'\n' => {
                 // A blank line, or a new line that starts indented, ends the sentence.

@@ -1,6 +1,8 @@
 //! Small text helpers shared by the extractors: word boundaries that never slice inside a UTF-8
 //! character, and the tokenisers the sector model and the name finders agree on.
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+
 /// The character ending just before byte `i`, if `i` is a char boundary inside `s`.
 pub(crate) fn char_before(s: &str, i: usize) -> Option<char> {
     s.get(..i)?.chars().next_back()
@@ -29,12 +31,15 @@ pub(crate) struct Word<'a> {
 /// Splits into words made of letters and digits, keeping inner apostrophes and hyphens
 /// ("Nagorno-Karabakh", "N'Djamena", "Aliyev's") because names are written that way.
 pub(crate) fn words(s: &str) -> Vec<Word<'_>> {
-    // Byte loop with an ASCII fast path: this runs over every article body.
+    // Byte loops with ASCII fast paths: this runs over every article body. Outside a word,
+    // skip to the next letter or digit; inside one, run over ASCII letters and digits with a
+    // table lookup per byte, and decode only at a byte that may end the word.
     let bytes = s.as_bytes();
+    // (is a letter or digit, byte length) of the char at `i`; (false, 0) past the end.
     let char_at = |i: usize| -> (bool, usize) {
         match bytes.get(i) {
             None => (false, 0),
-            Some(&b) if b < 0x80 => (b.is_ascii_alphanumeric(), 1),
+            Some(&b) if b < 0x80 => (ASCII_ALNUM[usize::from(b)], 1),
             Some(_) => s
                 .get(i..)
                 .and_then(|t| t.chars().next())
@@ -42,43 +47,58 @@ pub(crate) fn words(s: &str) -> Vec<Word<'_>> {
         }
     };
     let mut out = Vec::with_capacity(s.len() / 6);
-    let mut start: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
+        // Outside a word: ASCII that is not a letter or digit is skipped without a decode.
+        while i < bytes.len() && bytes[i] < 0x80 && !ASCII_ALNUM[usize::from(bytes[i])] {
+            i += 1;
+        }
         let (alnum, len) = char_at(i);
-        if alnum {
-            start.get_or_insert(i);
-            i += len;
+        if !alnum {
+            i += len.max(1);
             continue;
         }
-        // '’' is the only multi-byte joiner and starts with 0xE2; other bytes need no decoding.
-        let joiner = match bytes[i] {
-            b'\'' | b'-' => true,
-            0xE2 => s.get(i..).is_some_and(|t| t.starts_with('’')),
-            _ => false,
-        };
-        if joiner && start.is_some() && char_at(i + len).0 {
-            i += len;
-            continue;
+        let start = i;
+        i += len;
+        loop {
+            while i < bytes.len() && ASCII_ALNUM[usize::from(bytes[i])] {
+                i += 1;
+            }
+            match bytes.get(i) {
+                // A joiner stays inside the word when a letter or digit follows it.
+                Some(b'\'' | b'-') if char_at(i + 1).0 => i += 1,
+                Some(&b) if b >= 0x80 => {
+                    let (alnum, len) = char_at(i);
+                    // '’' is the only multi-byte joiner.
+                    let joins = || s.get(i..).is_some_and(|t| t.starts_with('’')) && char_at(i + len).0;
+                    if alnum || joins() {
+                        i += len;
+                    } else {
+                        break;
+                    }
+                }
+                _ => break,
+            }
         }
-        if let Some(st) = start.take() {
-            out.push(Word {
-                text: &s[st..i],
-                start: st,
-                end: i,
-            });
-        }
-        i += len.max(1);
-    }
-    if let Some(st) = start {
         out.push(Word {
-            text: &s[st..],
-            start: st,
-            end: s.len(),
+            text: &s[start..i],
+            start,
+            end: i,
         });
     }
     out
 }
+
+/// `u8::is_ascii_alphanumeric` as a table (false for every non-ASCII byte), for the byte loops.
+static ASCII_ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
 
 /// Number of whitespace-separated words, exactly `s.split_whitespace().count()`. A byte loop
 /// with an ASCII fast path: the generic iterator decodes every character and showed up as a
@@ -113,18 +133,15 @@ pub(crate) fn count_words(s: &str) -> usize {
 /// lines, which separate paragraphs, become runs of spaces and so still break names). Same
 /// length as the input, so byte offsets carry over.
 pub(crate) fn unwrap_lines(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut last = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' {
-            out.push_str(&s[last..i]);
-            out.push(' ');
-            last = i + 1;
-        }
-    }
-    out.push_str(&s[last..]);
-    out
+    // A branch-free byte map (the compiler vectorises it) instead of copying line by line.
+    // Swapping one ASCII byte for another keeps the UTF-8 valid, so the conversion back
+    // cannot fail; the fallback only keeps this free of panics.
+    let bytes: Vec<u8> = s
+        .as_bytes()
+        .iter()
+        .map(|&b| if b == b'\n' { b' ' } else { b })
+        .collect();
+    String::from_utf8(bytes).unwrap_or_else(|_| s.replace('\n', " "))
 }
 
 /// Strips an English possessive ("Aliyev's" -> "Aliyev").
@@ -187,6 +204,66 @@ pub fn for_each_token(s: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     buf.clear();
 }
 
+/// Leftmost-longest, non-overlapping matches of a gazetteer automaton, found only where a
+/// match can start. Equivalent to `AhoCorasick::find_iter` with `MatchKind::LeftmostLongest`
+/// (the leftmost match starts at the first position where some pattern matches, and is the
+/// longest one there), but the full automaton only runs from bytes that begin a pattern:
+/// gazetteer forms are capitalised, so most of an English body is skipped by a table lookup
+/// instead of a DFA transition per byte.
+pub(crate) struct FormMatcher {
+    /// Built with `StartKind::Anchored` and `MatchKind::LeftmostLongest`; a contiguous NFA,
+    /// which is far smaller than a DFA, so the short walks from each candidate stay in cache.
+    ac: AhoCorasick,
+    /// Bytes that begin at least one pattern.
+    starts: [bool; 256],
+}
+
+impl FormMatcher {
+    pub fn new<P: AsRef<str>>(forms: &[P]) -> Result<FormMatcher, aho_corasick::BuildError> {
+        let ac = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .build(forms.iter().map(AsRef::as_ref))?;
+        let mut starts = [false; 256];
+        for f in forms {
+            if let Some(&b) = f.as_ref().as_bytes().first() {
+                starts[usize::from(b)] = true;
+            }
+        }
+        Ok(FormMatcher { ac, starts })
+    }
+
+    /// The matches in `hay`, in order, as `find_iter` would give them.
+    pub fn find_iter<'g, 'h>(&'g self, hay: &'h str) -> impl Iterator<Item = aho_corasick::Match> + 'g
+    where
+        'h: 'g,
+    {
+        let bytes = hay.as_bytes();
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            while let Some(off) = bytes
+                .get(pos..)?
+                .iter()
+                .position(|&b| self.starts[usize::from(b)])
+            {
+                let q = pos + off;
+                let input = Input::new(hay).range(q..).anchored(Anchored::Yes);
+                // Only fails for an unanchored request, which this never makes.
+                match self.ac.try_find(input).ok()? {
+                    Some(m) => {
+                        pos = m.end().max(q + 1);
+                        return Some(m);
+                    }
+                    None => pos = q + 1,
+                }
+            }
+            pos = bytes.len();
+            None
+        })
+    }
+}
+
 /// FNV-1a: the maps on the hot path are keyed by short words, where SipHash's DoS resistance
 /// buys nothing and costs a third of the lookup time.
 #[derive(Debug, Clone, Copy, Default)]
@@ -213,6 +290,34 @@ impl std::hash::Hasher for Fnv {
 pub(crate) type FastHash = std::hash::BuildHasherDefault<Fnv>;
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, FastHash>;
 pub(crate) type FastSet<K> = std::collections::HashSet<K, FastHash>;
+
+/// Hasher for keys that already are 64-bit hashes ([`token_hash`](super::model) values): one
+/// multiply spreads them over the table, where FNV would spend eight dependent multiplies on
+/// bytes that are already mixed. Only for maps that are looked up, never iterated (iteration
+/// order follows the hasher, and sums over an iteration must not change).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for u64 keys; a plain fold keeps other keys working.
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, h: u64) {
+        self.0 = (h ^ (h >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Map keyed by a precomputed 64-bit hash; see [`PreHashed`].
+pub(crate) type PreHashedMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<PreHashed>>;
+/// Set of precomputed 64-bit hashes; see [`PreHashed`].
+pub(crate) type PreHashedSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<PreHashed>>;
 
 /// A word list as a set, for the stop lists consulted once per word.
 pub(crate) fn word_set(words: &[&'static str]) -> FastSet<&'static str> {
@@ -312,6 +417,38 @@ mod tests {
             "\u{85}w",
         ] {
             assert_eq!(count_words(s), s.split_whitespace().count(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn form_matcher_agrees_with_find_iter() {
+        let forms = [
+            "U.S.",
+            "US",
+            "United States",
+            "United Kingdom",
+            "Kingdom",
+            "Éire",
+            "Nations",
+            "ted",
+        ];
+        let reference = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(forms)
+            .expect("valid");
+        let ours = FormMatcher::new(&forms).expect("valid");
+        for hay in [
+            "",
+            "US",
+            "the United States and United Kingdom, U.S. or USA; Éire, United Nations",
+            "UnitedUnited States Kingdom Kingdom's ted United Sta",
+        ] {
+            let want: Vec<_> = reference
+                .find_iter(hay)
+                .map(|m| (m.pattern(), m.span()))
+                .collect();
+            let got: Vec<_> = ours.find_iter(hay).map(|m| (m.pattern(), m.span())).collect();
+            assert_eq!(got, want, "{hay:?}");
         }
     }
 
