@@ -160,6 +160,8 @@ fn foreign_directory_is_refused() {
             .expect("insert");
         db.flush().expect("flush");
     }
+    // The refusal names the schema, not sled's segment size: a directory made with sled's
+    // default 512 KiB segments is opened with the size it was made with.
     let err = SledStore::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("schema version"), "{err}");
 }

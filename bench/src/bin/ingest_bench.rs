@@ -4,7 +4,10 @@
 //! on `127.0.0.1:0`, over a temp dir) receives `--articles` synthetic ~5 KB
 //! articles through that many concurrent `IngestArticles` streams, each on
 //! its own connection. Every result is a durable ack. Reported: articles/s,
-//! ack latency p50/p99, and fsyncs (group-commit flushes) per article.
+//! ack latency p50/p99, fsyncs (group-commit flushes) per article, and the
+//! CPU time per article of the service process and of this generator: on a
+//! machine of N cores no run can beat N / (their sum) articles/s, which is
+//! what says how far a target is, whatever the run-to-run noise.
 //!
 //! A second table isolates the storage layer: the group committer alone
 //! (no gRPC, no parsing), with that many concurrent submitters of one
@@ -78,6 +81,10 @@ struct Level {
     p50: Duration,
     p99: Duration,
     fsyncs_per_article: f64,
+    /// CPU time of the service process per article (all its threads).
+    service_cpu: Duration,
+    /// CPU time of this load generator per article.
+    client_cpu: Duration,
 }
 
 async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<Level> {
@@ -104,6 +111,7 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
     }
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
     let start = Instant::now();
+    let (service_cpu0, client_cpu0) = (service.cpu_time()?, processes::own_cpu_time()?);
     let mut tasks = Vec::new();
     for requests in batches {
         let channel = processes::channel(service.addr).await?;
@@ -143,6 +151,9 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
         t.await??;
     }
     let elapsed = start.elapsed();
+    let total = (per_stream * streams).max(1) as u32;
+    let service_cpu = (service.cpu_time()? - service_cpu0) / total;
+    let client_cpu = (processes::own_cpu_time()? - client_cpu0) / total;
     let mut client = IngestServiceClient::new(processes::channel(service.addr).await?);
     let stats = client
         .get_ingest_stats(GetIngestStatsRequest {})
@@ -156,6 +167,8 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
         p50: Duration::from_micros(h.value_at_quantile(0.50)),
         p99: Duration::from_micros(h.value_at_quantile(0.99)),
         fsyncs_per_article: stats.flushes as f64 / stats.writes.max(1) as f64,
+        service_cpu,
+        client_cpu,
     })
 }
 
@@ -175,7 +188,11 @@ fn prebuilt(n: usize, bytes: usize, seed: u64) -> Vec<WriteOp> {
 }
 
 /// Group committer alone: `writers` tasks each submit one article at a time.
-async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyhow::Result<(f64, f64)> {
+async fn committer_level(
+    writers: usize,
+    articles: usize,
+    bytes: usize,
+) -> anyhow::Result<(f64, f64, Duration)> {
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
     let (head, _) = tokio::sync::watch::channel(0);
@@ -183,6 +200,7 @@ async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyho
     let per = articles.div_ceil(writers);
     let batches: Vec<Vec<WriteOp>> = (0..writers).map(|w| prebuilt(per, bytes, w as u64)).collect();
     let start = Instant::now();
+    let cpu0 = processes::own_cpu_time()?;
     let mut tasks = Vec::new();
     for ops in batches {
         let committer = committer.clone();
@@ -197,13 +215,14 @@ async fn committer_level(writers: usize, articles: usize, bytes: usize) -> anyho
         t.await??;
     }
     let rate = (per * writers) as f64 / start.elapsed().as_secs_f64();
+    let cpu = (processes::own_cpu_time()? - cpu0) / (per * writers).max(1) as u32;
     let stats = committer.stats();
     let fsyncs = stats.flushes.load(std::sync::atomic::Ordering::Relaxed) as f64
         / stats.writes.load(std::sync::atomic::Ordering::Relaxed).max(1) as f64;
     committer.stop().await;
     drop(committer);
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    Ok((rate, fsyncs))
+    Ok((rate, fsyncs, cpu))
 }
 
 /// mimalloc rather than the system allocator: parsing and analysis make many
@@ -224,30 +243,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || baseline(args.baseline_articles, args.article_bytes)).await??;
     println!("baseline (one fsync per article, no gRPC, no parsing): {base:.0} articles/s");
     println!(
-        "{:>8} {:>12} {:>10} {:>10} {:>10} {:>14}",
-        "streams", "articles/s", "vs base", "p50 ack", "p99 ack", "fsyncs/article"
+        "{:>8} {:>12} {:>10} {:>10} {:>10} {:>14} {:>12} {:>12}",
+        "streams",
+        "articles/s",
+        "vs base",
+        "p50 ack",
+        "p99 ack",
+        "fsyncs/article",
+        "server CPU",
+        "client CPU"
     );
     println!("full pipeline over gRPC (parse + analyze + durable store):");
     for &streams in &args.streams {
         let l = level(streams, args.articles, args.article_bytes).await?;
         println!(
-            "{:>8} {:>12.0} {:>9.1}x {:>10.1?} {:>10.1?} {:>14.4}",
+            "{:>8} {:>12.0} {:>9.1}x {:>10.1?} {:>10.1?} {:>14.4} {:>10}µs {:>10}µs",
             l.streams,
             l.per_second,
             l.per_second / base,
             l.p50,
             l.p99,
-            l.fsyncs_per_article
+            l.fsyncs_per_article,
+            l.service_cpu.as_micros(),
+            l.client_cpu.as_micros(),
         );
     }
     println!("storage layer only (group committer, durable acks, no gRPC, no parsing):");
     println!(
-        "{:>8} {:>12} {:>10} {:>14}",
-        "writers", "articles/s", "vs base", "fsyncs/article"
+        "{:>8} {:>12} {:>10} {:>14} {:>12}",
+        "writers", "articles/s", "vs base", "fsyncs/article", "CPU"
     );
     for &writers in &args.streams {
-        let (rate, fsyncs) = committer_level(writers, args.articles, args.article_bytes).await?;
-        println!("{writers:>8} {rate:>12.0} {:>9.1}x {fsyncs:>14.4}", rate / base);
+        let (rate, fsyncs, cpu) = committer_level(writers, args.articles, args.article_bytes).await?;
+        println!(
+            "{writers:>8} {rate:>12.0} {:>9.1}x {fsyncs:>14.4} {:>10}µs",
+            rate / base,
+            cpu.as_micros()
+        );
     }
     Ok(())
 }
