@@ -75,6 +75,18 @@ impl ChildService {
         cpu_time_of(&format!("/proc/{}/stat", self.child.id()))
     }
 
+    /// Peak resident memory of the child so far, in bytes (`VmHWM`).
+    pub fn peak_rss(&self) -> anyhow::Result<u64> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .with_context(|| format!("no VmHWM in {path}"))
+    }
+
     /// Asks the service to stop, and waits for it to flush and exit.
     pub fn stop(mut self) -> anyhow::Result<()> {
         drop(self.stdin.take());

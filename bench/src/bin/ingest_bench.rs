@@ -85,6 +85,8 @@ struct Level {
     service_cpu: Duration,
     /// CPU time of this load generator per article.
     client_cpu: Duration,
+    /// Peak resident memory of the service process.
+    peak_rss: u64,
 }
 
 async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<Level> {
@@ -154,6 +156,7 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
     let total = (per_stream * streams).max(1) as u32;
     let service_cpu = (service.cpu_time()? - service_cpu0) / total;
     let client_cpu = (processes::own_cpu_time()? - client_cpu0) / total;
+    let peak_rss = service.peak_rss()?;
     let mut client = IngestServiceClient::new(processes::channel(service.addr).await?);
     let stats = client
         .get_ingest_stats(GetIngestStatsRequest {})
@@ -169,6 +172,7 @@ async fn level(streams: usize, articles: usize, bytes: usize) -> anyhow::Result<
         fsyncs_per_article: stats.flushes as f64 / stats.writes.max(1) as f64,
         service_cpu,
         client_cpu,
+        peak_rss,
     })
 }
 
@@ -243,7 +247,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || baseline(args.baseline_articles, args.article_bytes)).await??;
     println!("baseline (one fsync per article, no gRPC, no parsing): {base:.0} articles/s");
     println!(
-        "{:>8} {:>12} {:>10} {:>10} {:>10} {:>14} {:>12} {:>12}",
+        "{:>8} {:>12} {:>10} {:>10} {:>10} {:>14} {:>12} {:>12} {:>10}",
         "streams",
         "articles/s",
         "vs base",
@@ -251,13 +255,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "p99 ack",
         "fsyncs/article",
         "server CPU",
-        "client CPU"
+        "client CPU",
+        "peak RSS"
     );
     println!("full pipeline over gRPC (parse + analyze + durable store):");
     for &streams in &args.streams {
         let l = level(streams, args.articles, args.article_bytes).await?;
         println!(
-            "{:>8} {:>12.0} {:>9.1}x {:>10.1?} {:>10.1?} {:>14.4} {:>10}µs {:>10}µs",
+            "{:>8} {:>12.0} {:>9.1}x {:>10.1?} {:>10.1?} {:>14.4} {:>10}µs {:>10}µs {:>7} MB",
             l.streams,
             l.per_second,
             l.per_second / base,
@@ -266,6 +271,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             l.fsyncs_per_article,
             l.service_cpu.as_micros(),
             l.client_cpu.as_micros(),
+            l.peak_rss >> 20,
         );
     }
     println!("storage layer only (group committer, durable acks, no gRPC, no parsing):");
