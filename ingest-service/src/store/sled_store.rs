@@ -111,11 +111,6 @@ impl SledStore {
     }
 }
 
-/// Opens a sled database, waiting briefly while its directory lock is held.
-/// sled releases the lock from a background thread some milliseconds after
-/// the last handle is dropped, so an in-process restart (tests, `sectorwire
-/// up` after a failed start) would otherwise fail spuriously. A lock held by
-/// another process still fails, with a message that says so.
 /// Segment size of new stores. sled writes any page larger than a quarter segment to a file
 /// of its own, and a leaf of 17 articles of ~8 KB each passes the quarter of sled's default
 /// 512 KiB: with the default, consolidating a full leaf created a blob file per rewrite.
@@ -145,6 +140,11 @@ fn segment_size(dir: &Path) -> usize {
         .unwrap_or(SEGMENT_SIZE)
 }
 
+/// Opens a sled database, waiting briefly while its directory lock is held.
+/// sled releases the lock from a background thread some milliseconds after
+/// the last handle is dropped, so an in-process restart (tests, `sectorwire
+/// up` after a failed start) would otherwise fail spuriously. A lock held by
+/// another process still fails, with a message that says so.
 pub fn open_sled(config: sled::Config) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
