@@ -75,6 +75,21 @@ impl ChildService {
         cpu_time_of(&format!("/proc/{}/stat", self.child.id()))
     }
 
+    /// CPU time used so far by the child's threads named `name` (all of them, if several).
+    pub fn thread_cpu_time(&self, name: &str) -> anyhow::Result<std::time::Duration> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let mut total = std::time::Duration::ZERO;
+        for task in std::fs::read_dir(&tasks).with_context(|| format!("reading {tasks}"))? {
+            let task = task?.path();
+            // The kernel keeps the first 15 bytes of a thread's name.
+            let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+            if comm.trim_end_matches('\n').as_bytes() == &name.as_bytes()[..name.len().min(15)] {
+                total += cpu_time_of(&task.join("stat").to_string_lossy())?;
+            }
+        }
+        Ok(total)
+    }
+
     /// Peak resident memory of the child so far, in bytes (`VmHWM`).
     pub fn peak_rss(&self) -> anyhow::Result<u64> {
         let path = format!("/proc/{}/status", self.child.id());

@@ -54,6 +54,11 @@ pub struct CommitStats {
     pub writes: AtomicU64,
 }
 
+/// The committer thread's name. Every write passes through this one thread, so its CPU per
+/// article bounds ingest throughput however many cores parse and analyse; `ingest_bench`
+/// finds the thread by this name to report it.
+pub const THREAD_NAME: &str = "sectorwire-committer";
+
 /// Handle to the committer thread. Cloning is cheap; the thread stops when
 /// the last handle is dropped, after finishing queued work.
 #[derive(Clone)]
@@ -75,7 +80,7 @@ impl Committer {
         let stats = Arc::new(CommitStats::default());
         let thread_stats = stats.clone();
         let handle = std::thread::Builder::new()
-            .name("sectorwire-committer".into())
+            .name(THREAD_NAME.into())
             .spawn(move || run(store, rx, head, &thread_stats))?;
         Ok((
             Committer {

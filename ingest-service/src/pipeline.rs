@@ -8,7 +8,7 @@ use sectorwire_proto::ingest::{ArticleMetadata, ContentType as PbContentType, In
 use crate::analyze;
 use crate::parse::{self, ContentType, Hints, ParseError, Precision, Published};
 use crate::record::{self, RecordInput};
-use crate::store::WriteOp;
+use crate::store::{EncodedArticle, WriteOp};
 
 /// Largest accepted `metadata` string field, in bytes.
 pub const MAX_METADATA_FIELD: usize = 4096;
@@ -133,7 +133,7 @@ pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
     });
     Ok(WriteOp::Upsert {
         key,
-        article: Box::new(article),
+        article: EncodedArticle::new(article),
     })
 }
 
@@ -156,8 +156,8 @@ mod tests {
         else {
             panic!("expected upserts");
         };
-        assert_eq!(a.id, b.id);
-        assert_eq!(a.content_hash, b.content_hash);
+        assert_eq!(a.id(), b.id());
+        assert_eq!(a.content_hash(), b.content_hash());
     }
 
     #[test]
@@ -196,6 +196,7 @@ mod tests {
             panic!("expected upsert");
         };
         assert_eq!(key, "source:feed-1");
+        let article = article.decode().unwrap();
         assert_eq!(article.title, "Given title");
         assert_eq!(article.source_id, "feed-1");
     }

@@ -219,7 +219,7 @@ impl Ingest {
         for item in prepared {
             ids.push(item.map(|op| {
                 let id = match &op {
-                    WriteOp::Upsert { article, .. } => article.id.clone(),
+                    WriteOp::Upsert { article, .. } => article.id().to_string(),
                     WriteOp::Delete { id } => id.clone(),
                 };
                 ops.push(op);

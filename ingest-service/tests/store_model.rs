@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use sectorwire_ingest::store::{SledStore, Store, WriteOp, WriteOutcome};
+use sectorwire_ingest::store::{EncodedArticle, SledStore, Store, WriteOp, WriteOutcome};
 use sectorwire_proto::article::{Article, ChangeKind};
 
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ fn op() -> impl Strategy<Value = Op> {
 fn upsert(key: u8, version: u8) -> WriteOp {
     WriteOp::Upsert {
         key: format!("source:k{key}"),
-        article: Box::new(Article {
+        article: EncodedArticle::new(Article {
             id: format!("id{key}"),
             body: format!("body of {key} version {version}"),
             content_hash: format!("{key}-{version}"),

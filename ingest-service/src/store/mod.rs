@@ -8,24 +8,26 @@
 //! calls `apply` then `flush` once per batch before acknowledging anyone: a
 //! group commit.
 
+mod encoded;
 pub mod faults;
 pub mod sled_store;
 
 use sectorwire_proto::article::{Article, ChangeEvent};
 
+pub use encoded::EncodedArticle;
 pub use faults::{FaultPlan, FaultyStore};
 pub use sled_store::SledStore;
 
 /// One change requested of the store.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    /// Create or replace an article. `article.sequence`, `ingested_at` and
+    /// Create or replace an article. Its `sequence`, `ingested_at` and
     /// `updated_at` are assigned by the store.
     Upsert {
         /// Idempotency key the id was derived from.
         key: String,
         /// The record.
-        article: Box<Article>,
+        article: EncodedArticle,
     },
     /// Delete an article, leaving a tombstone event.
     Delete {

@@ -199,27 +199,25 @@ impl Store for SledStore {
                 for op in ops {
                     match op {
                         WriteOp::Upsert { key, article } => {
-                            let existing = match articles.get(article.id.as_bytes())? {
-                                Some(bytes) => Some(decode_article(&article.id, &bytes).map_err(abort)?),
+                            let existing = match articles.get(article.id().as_bytes())? {
+                                Some(bytes) => Some(decode_article(article.id(), &bytes).map_err(abort)?),
                                 None => None,
                             };
                             if let Some(old) = &existing {
-                                if old.content_hash == article.content_hash {
+                                if old.content_hash == article.content_hash() {
                                     outcomes.push(WriteOutcome::Unchanged(old.sequence));
                                     continue;
                                 }
                             }
                             head += 1;
-                            let mut record = (**article).clone();
-                            record.sequence = head;
-                            record.updated_at = Some(now);
-                            record.ingested_at = existing.as_ref().and_then(|o| o.ingested_at).or(Some(now));
-                            articles.insert(article.id.as_bytes(), record.encode_to_vec())?;
-                            keys.insert(key.as_bytes(), article.id.as_bytes())?;
+                            let ingested_at = existing.as_ref().and_then(|o| o.ingested_at).unwrap_or(now);
+                            articles
+                                .insert(article.id().as_bytes(), article.stamped(head, now, ingested_at))?;
+                            keys.insert(key.as_bytes(), article.id().as_bytes())?;
                             let event = ChangeEvent {
                                 sequence: head,
                                 kind: ChangeKind::Upsert as i32,
-                                article_id: article.id.clone(),
+                                article_id: article.id().to_string(),
                                 recorded_at: Some(now),
                                 article: None,
                                 superseded: false,
