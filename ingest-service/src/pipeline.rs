@@ -13,6 +13,18 @@ use crate::store::{EncodedArticle, WriteOp};
 /// Largest accepted `metadata` string field, in bytes.
 pub const MAX_METADATA_FIELD: usize = 4096;
 
+/// Largest stored record accepted, in bytes. A record travels whole in three messages:
+/// the change-feed event every replica must receive, the `return_article` reply, and the
+/// query service's `GetArticle` reply. gRPC clients refuse messages over 4 MiB unless told
+/// otherwise, and a record the feed cannot carry stops every replica at that sequence for
+/// good. So an article whose record would pass 4 MiB less [`MESSAGE_ENVELOPE`] is refused
+/// before it is acknowledged rather than stored.
+pub const MAX_RECORD_BYTES: usize = 4 * 1024 * 1024 - MESSAGE_ENVELOPE;
+
+/// Room left in a message for what wraps a record: the event's or reply's own fields (an
+/// article id is at most 128 bytes) and the oneof/field tags, with a wide margin.
+pub const MESSAGE_ENVELOPE: usize = 16 * 1024;
+
 pub use sectorwire_proto::status::Violation;
 
 /// Why a request cannot be ingested.
@@ -93,8 +105,18 @@ fn hints(meta: &ArticleMetadata) -> Result<Hints, RejectError> {
     })
 }
 
-/// Parses and analyses one request into the store write it implies.
+/// Parses and analyses one request into the store write it implies, refusing records over
+/// [`MAX_RECORD_BYTES`].
 pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
+    prepare_within(request, MAX_RECORD_BYTES)
+}
+
+/// Like [`prepare`], refusing a record whose stored encoding would pass `max_record_bytes`
+/// (the server lowers the limit when its own message limit is below 4 MiB).
+pub fn prepare_within(
+    request: &IngestArticleRequest,
+    max_record_bytes: usize,
+) -> Result<WriteOp, RejectError> {
     let meta = request.metadata.clone().unwrap_or_default();
     let hints = hints(&meta)?;
     let content_type = match PbContentType::try_from(request.content_type) {
@@ -131,10 +153,18 @@ pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
         content_hash: record::content_hash(&request.content, &fingerprint),
         id,
     });
-    Ok(WriteOp::Upsert {
-        key,
-        article: EncodedArticle::new(article),
-    })
+    let article = EncodedArticle::new(article);
+    let size = article.stored_len();
+    if size > max_record_bytes {
+        return Err(RejectError::Invalid(vec![Violation {
+            field: "content".into(),
+            description: format!(
+                "the analysed record would be {size} bytes, over the {max_record_bytes}-byte limit that \
+                 every replica and client can receive; split the article or send less of it"
+            ),
+        }]));
+    }
+    Ok(WriteOp::Upsert { key, article })
 }
 
 #[cfg(test)]
@@ -182,6 +212,28 @@ mod tests {
         let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
         assert!(fields.contains(&"metadata.url"), "{fields:?}");
         assert!(fields.contains(&"metadata.title"), "{fields:?}");
+    }
+
+    #[test]
+    fn records_over_the_limit_are_refused_on_content() {
+        let r = request("Trade talks\n\nKenya and Tanzania agreed on exports. Norway and Sweden too.");
+        let WriteOp::Upsert { article, .. } = prepare(&r).unwrap() else {
+            panic!("expected upsert");
+        };
+        let size = article.stored_len();
+        assert!(
+            prepare_within(&r, size).is_ok(),
+            "a record exactly at the limit is accepted"
+        );
+        let Err(RejectError::Invalid(v)) = prepare_within(&r, size - 1) else {
+            panic!("expected rejection");
+        };
+        assert_eq!(v[0].field, "content");
+        assert!(
+            v[0].description.contains(&size.to_string()),
+            "{}",
+            v[0].description
+        );
     }
 
     #[test]

@@ -129,6 +129,9 @@ pub struct Ingest {
     /// threads time-sliced two cores; queued items now wait on the
     /// semaphore instead, and the work runs on as many threads as cores.
     cpu: Arc<tokio::sync::Semaphore>,
+    /// Largest record accepted: [`pipeline::MAX_RECORD_BYTES`], or less when this server's
+    /// message limit is lower, so every stored record fits in a feed event and a reply.
+    max_record_bytes: usize,
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
@@ -188,11 +191,12 @@ impl Ingest {
             .acquire_owned()
             .await
             .map_err(|_| Status::unavailable("the service is shutting down"))?;
+        let limit = self.max_record_bytes;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             requests
                 .iter()
-                .map(|r| pipeline::prepare(r).map_err(reject_status))
+                .map(|r| pipeline::prepare_within(r, limit).map_err(reject_status))
                 .collect()
         })
         .await
@@ -447,6 +451,11 @@ pub async fn serve_store(
         committer,
         feed: feed.clone(),
         cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
+        max_record_bytes: pipeline::MAX_RECORD_BYTES.min(
+            config
+                .max_message_bytes
+                .saturating_sub(pipeline::MESSAGE_ENVELOPE),
+        ),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();

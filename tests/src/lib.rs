@@ -68,7 +68,8 @@ pub async fn start_query(dir: &Path, ingest: SocketAddr) -> Running<sectorwire_q
     Running { addr, shutdown, task }
 }
 
-async fn channel(addr: SocketAddr) -> Channel {
+/// A channel to `addr`, retried while the server is starting.
+pub async fn channel(addr: SocketAddr) -> Channel {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri");
     for _ in 0..100 {
         if let Ok(channel) = endpoint.connect().await {

@@ -5,6 +5,10 @@ use prost::Message;
 use prost_types::Timestamp;
 use sectorwire_proto::article::Article;
 
+/// Most bytes [`EncodedArticle::stamped`] appends: a tagged varint sequence (11) and two
+/// tagged timestamps (2 + 11 + 6 each), rounded up.
+pub const STAMP_BYTES: usize = 64;
+
 /// An article record encoded for storage, without the fields only the store assigns
 /// (`sequence`, `ingested_at`, `updated_at`).
 ///
@@ -43,6 +47,12 @@ impl EncodedArticle {
     /// re-ingest.
     pub fn content_hash(&self) -> &str {
         &self.content_hash
+    }
+
+    /// Upper bound of the stored record's size: these bytes plus the assigned fields
+    /// (sequence and two timestamps take at most [`STAMP_BYTES`]).
+    pub fn stored_len(&self) -> usize {
+        self.bytes.len() + STAMP_BYTES
     }
 
     /// The record back, without the store-assigned fields.

@@ -14,7 +14,7 @@ pub mod sled_store;
 
 use sectorwire_proto::article::{Article, ChangeEvent};
 
-pub use encoded::EncodedArticle;
+pub use encoded::{EncodedArticle, STAMP_BYTES};
 pub use faults::{FaultPlan, FaultyStore};
 pub use sled_store::SledStore;
 
