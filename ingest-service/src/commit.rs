@@ -7,10 +7,18 @@
 //! The queue is bounded: when it is full, [`Committer::submit`] fails at once
 //! with [`CommitError::Overloaded`] (mapped to RESOURCE_EXHAUSTED) instead of
 //! letting memory grow.
+//!
+//! A failed apply or flush is fatal for the write path, as PostgreSQL learned
+//! of fsync failures: retrying a flush after an IO error can report success
+//! for data the kernel already dropped. Nothing of the failed batch is
+//! published: the head that wakes change-feed readers and the counters move
+//! only after a good flush. The store is reopened from disk before the next
+//! write, and until that succeeds every write is refused with
+//! [`CommitError::Recovering`] and [`Committer::health`] says why.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -28,10 +36,14 @@ pub enum CommitError {
     /// The committer has stopped (shutdown).
     #[error("ingest service is shutting down")]
     Closed,
-    /// The store failed; the batch may or may not be visible, but it was not
-    /// acknowledged, and a retry is idempotent.
+    /// The store failed; the batch was not acknowledged, and a retry is
+    /// idempotent.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An earlier write failed and the store is not yet back at a durable
+    /// state that takes writes.
+    #[error("writes are suspended: {0}")]
+    Recovering(String),
 }
 
 struct Job {
@@ -52,6 +64,9 @@ pub struct CommitStats {
     pub flushes: AtomicU64,
     /// Operations acknowledged.
     pub writes: AtomicU64,
+    /// Live articles as of the last good flush (the store's own count may
+    /// include a batch that is not durable yet).
+    pub durable_articles: AtomicU64,
 }
 
 /// The committer thread's name. Every write passes through this one thread, so its CPU per
@@ -66,11 +81,23 @@ pub struct Committer {
     queue: mpsc::Sender<Message>,
     capacity: usize,
     stats: Arc<CommitStats>,
+    health: watch::Receiver<WriteHealth>,
+}
+
+/// Whether the write path accepts writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteHealth {
+    /// Writes go through.
+    Serving,
+    /// Writes are refused until the store is reopened at a durable state;
+    /// the reason names the failure.
+    Suspended(String),
 }
 
 impl Committer {
-    /// Starts the committer thread over `store`. `head` is published after
-    /// every durable batch so change-feed streams wake up.
+    /// Starts the committer thread over `store`. `head` is the durable head:
+    /// it is published after every good flush (so change-feed streams wake up
+    /// and never read past it) and after the store is reopened.
     pub fn start(
         store: Arc<dyn Store>,
         head: watch::Sender<u64>,
@@ -78,18 +105,37 @@ impl Committer {
     ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let stats = Arc::new(CommitStats::default());
+        if let Ok(counts) = store.counts() {
+            stats.durable_articles.store(counts.articles, Ordering::Relaxed);
+        }
+        let (health_tx, health) = watch::channel(WriteHealth::Serving);
         let thread_stats = stats.clone();
         let handle = std::thread::Builder::new()
             .name(THREAD_NAME.into())
-            .spawn(move || run(store, rx, head, &thread_stats))?;
+            .spawn(move || {
+                Thread {
+                    store,
+                    rx,
+                    head,
+                    stats: thread_stats,
+                    health: health_tx,
+                }
+                .run();
+            })?;
         Ok((
             Committer {
                 queue: tx,
                 capacity: queue_capacity.max(1),
                 stats,
+                health,
             },
             handle,
         ))
+    }
+
+    /// Changes of the write path's health (for the health service and stats).
+    pub fn health(&self) -> watch::Receiver<WriteHealth> {
+        self.health.clone()
     }
 
     /// Applies `ops` atomically and durably; resolves once they are on disk.
@@ -123,71 +169,140 @@ fn now_seconds() -> i64 {
         .unwrap_or(0)
 }
 
-fn run(
+/// Longest wait between attempts to reopen a failed store. Writes queued
+/// meanwhile are answered at each attempt.
+const MAX_RECOVERY_WAIT: Duration = Duration::from_millis(500);
+
+struct Thread {
     store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<Message>,
+    rx: mpsc::Receiver<Message>,
     head: watch::Sender<u64>,
-    stats: &CommitStats,
-) {
-    let mut stopping = false;
-    while !stopping {
-        let first = match rx.blocking_recv() {
-            Some(Message::Write(job)) => job,
-            Some(Message::Stop) | None => break,
-        };
-        let mut jobs = vec![first];
-        let mut total = jobs[0].ops.len();
-        while total < MAX_BATCH_OPS {
-            match rx.try_recv() {
-                Ok(Message::Write(job)) => {
-                    total += job.ops.len();
-                    jobs.push(job);
+    stats: Arc<CommitStats>,
+    health: watch::Sender<WriteHealth>,
+}
+
+impl Thread {
+    fn run(mut self) {
+        let mut stopping = false;
+        while !stopping {
+            let first = match self.rx.blocking_recv() {
+                Some(Message::Write(job)) => job,
+                Some(Message::Stop) | None => break,
+            };
+            let mut jobs = vec![first];
+            let mut total = jobs[0].ops.len();
+            while total < MAX_BATCH_OPS {
+                match self.rx.try_recv() {
+                    Ok(Message::Write(job)) => {
+                        total += job.ops.len();
+                        jobs.push(job);
+                    }
+                    Ok(Message::Stop) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(_) => break,
                 }
-                Ok(Message::Stop) => {
-                    stopping = true;
-                    break;
+            }
+            // Move the ops out (an op holds a whole article; cloning them cost
+            // ~5% of an ingest run), remembering how many each job had.
+            let counts: Vec<usize> = jobs.iter().map(|j| j.ops.len()).collect();
+            let ops: Vec<WriteOp> = jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.ops)).collect();
+            let result = self.store.apply(&ops, now_seconds()).and_then(|outcomes| {
+                self.store.flush()?;
+                Ok(outcomes)
+            });
+            match result {
+                Ok(outcomes) => {
+                    self.published();
+                    self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+                    self.stats.writes.fetch_add(ops.len() as u64, Ordering::Relaxed);
+                    let mut rest = outcomes.into_iter();
+                    for (job, count) in jobs.into_iter().zip(counts) {
+                        let mine: Vec<WriteOutcome> = rest.by_ref().take(count).collect();
+                        let _ = job.reply.send(Ok(mine));
+                    }
                 }
-                Err(_) => break,
+                Err(error) => {
+                    tracing::error!(%error, batch = ops.len(), "group commit failed; reopening the store at its last durable state");
+                    let reason = format!(
+                        "a write failed ({error}); the store is being reopened at its last durable state"
+                    );
+                    self.health.send_replace(WriteHealth::Suspended(reason.clone()));
+                    // Reopen before answering, so a client that retries at once finds the
+                    // store back (or is told it is not).
+                    let recovered = self.try_reopen();
+                    let message = error.to_string();
+                    for job in jobs {
+                        let _ = job
+                            .reply
+                            .send(Err(CommitError::Store(StoreError::Backend(message.clone()))));
+                    }
+                    if !recovered && self.recover(&reason) {
+                        stopping = true;
+                    }
+                }
             }
         }
-        // Move the ops out (an op holds a whole article; cloning them cost
-        // ~5% of an ingest run), remembering how many each job had.
-        let counts: Vec<usize> = jobs.iter().map(|j| j.ops.len()).collect();
-        let ops: Vec<WriteOp> = jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.ops)).collect();
-        let result = store.apply(&ops, now_seconds()).and_then(|outcomes| {
-            store.flush()?;
-            Ok(outcomes)
-        });
-        // Publish the head even after a failed flush: the writes are visible
-        // in the store, and followers must not stall behind them.
-        head.send_replace(store.head());
-        match result {
-            Ok(outcomes) => {
-                stats.flushes.fetch_add(1, Ordering::Relaxed);
-                stats.writes.fetch_add(ops.len() as u64, Ordering::Relaxed);
-                let mut rest = outcomes.into_iter();
-                for (job, count) in jobs.into_iter().zip(counts) {
-                    let mine: Vec<WriteOutcome> = rest.by_ref().take(count).collect();
-                    let _ = job.reply.send(Ok(mine));
-                }
+        // Writes queued after a stop are dropped unanswered: their submitters see
+        // `Closed`, and nothing of them was written.
+        self.rx.close();
+        // Everything acknowledged is already flushed; flush once
+        // more in case a failed flush left applied writes behind.
+        if let Err(error) = self.store.flush() {
+            tracing::error!(%error, "final flush failed");
+        }
+    }
+
+    /// Publishes the store's head and counts as durable: called only right
+    /// after a good flush or a reopen, when the store holds nothing else.
+    fn published(&self) {
+        if let Ok(counts) = self.store.counts() {
+            self.stats
+                .durable_articles
+                .store(counts.articles, Ordering::Relaxed);
+        }
+        self.head.send_replace(self.store.head());
+    }
+
+    fn try_reopen(&self) -> bool {
+        match self.store.reopen() {
+            Ok(()) => {
+                tracing::info!(
+                    head = self.store.head(),
+                    "store reopened at its durable state; writes resume"
+                );
+                self.published();
+                self.health.send_replace(WriteHealth::Serving);
+                true
             }
             Err(error) => {
-                tracing::error!(%error, batch = ops.len(), "group commit failed");
-                let message = error.to_string();
-                for job in jobs {
-                    let _ = job
-                        .reply
-                        .send(Err(CommitError::Store(StoreError::Backend(message.clone()))));
-                }
+                tracing::warn!(%error, "reopening the store failed; writes stay suspended");
+                false
             }
         }
     }
-    // Writes queued after a stop are dropped unanswered: their submitters see
-    // `Closed`, and nothing of them was written.
-    rx.close();
-    // Everything acknowledged is already flushed; flush once
-    // more in case a failed flush left applied writes behind.
-    if let Err(error) = store.flush() {
-        tracing::error!(%error, "final flush failed");
+
+    /// Retries the reopen with backoff, refusing queued writes meanwhile.
+    /// Returns true when a stop was requested before the store came back.
+    fn recover(&mut self, reason: &str) -> bool {
+        let mut wait = Duration::from_millis(20);
+        loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Message::Write(job)) => {
+                        let _ = job.reply.send(Err(CommitError::Recovering(reason.to_string())));
+                    }
+                    Ok(Message::Stop) => return true,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return true,
+                }
+            }
+            std::thread::sleep(wait);
+            if self.try_reopen() {
+                return false;
+            }
+            wait = (wait * 2).min(MAX_RECOVERY_WAIT);
+        }
     }
 }

@@ -93,15 +93,26 @@ impl Feed {
 }
 
 /// Attaches the current record to an upsert event, or marks it superseded
-/// when a later event has replaced or deleted the article.
-fn complete(store: &dyn Store, mut event: ChangeEvent) -> Result<ChangeEvent, StoreError> {
+/// when a later durable event has replaced or deleted the article. `None`
+/// when that depends on a write that is not durable yet (it may be rolled
+/// back by a reopen): the caller waits for the durable head to move.
+fn complete(
+    store: &dyn Store,
+    mut event: ChangeEvent,
+    durable: u64,
+) -> Result<Option<ChangeEvent>, StoreError> {
     if event.kind == ChangeKind::Upsert as i32 {
         match store.get(&event.article_id)? {
             Some(article) if article.sequence == event.sequence => event.article = Some(article),
-            _ => event.superseded = true,
+            Some(article) if article.sequence <= durable => event.superseded = true,
+            Some(_) => return Ok(None),
+            // Read the applied head after the record: if no write past the
+            // durable head was applied by then, the delete is durable.
+            None if store.head() <= durable => event.superseded = true,
+            None => return Ok(None),
         }
     }
-    Ok(event)
+    Ok(Some(event))
 }
 
 struct SubscriberGuard(Arc<AtomicU32>);
@@ -121,11 +132,16 @@ async fn pump(
 ) {
     let _guard = SubscriberGuard(feed.subscribers.clone());
     let mut head = feed.head.clone();
-    loop {
+    'follow: loop {
+        // The durable head: events past it may still be rolled back by a
+        // failed flush, so they are never sent.
         let known_head = *head.borrow_and_update();
         if next_after < known_head {
             let events = match feed.store.log_after(next_after, feed.config.read_batch) {
-                Ok(events) => events,
+                Ok(mut events) => {
+                    events.retain(|e| e.sequence <= known_head);
+                    events
+                }
                 Err(error) => {
                     tracing::error!(%error, "change feed read failed");
                     let _ = tx
@@ -141,8 +157,16 @@ async fn pump(
             }
             for event in events {
                 let sequence = event.sequence;
-                let event = match complete(feed.store.as_ref(), event) {
-                    Ok(event) => event,
+                let event = match complete(feed.store.as_ref(), event, known_head) {
+                    Ok(Some(event)) => event,
+                    Ok(None) => {
+                        tokio::select! {
+                            () = feed.shutdown.cancelled() => return,
+                            _ = head.changed() => {}
+                            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                        }
+                        continue 'follow;
+                    }
                     Err(error) => {
                         let _ = tx
                             .send(Err(Status::internal(format!("change log read failed: {error}"))))
@@ -199,7 +223,7 @@ impl ChangeFeedService for Feed {
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let request = request.into_inner();
-        let head = self.store.head();
+        let head = *self.head.borrow();
         if request.after_sequence > head {
             return Err(Status::out_of_range(format!(
                 "after_sequence {} is beyond the log head {head}",

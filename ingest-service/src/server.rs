@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
-use crate::commit::{CommitError, Committer};
+use crate::commit::{CommitError, Committer, WriteHealth};
 use crate::feed::{Feed, FeedConfig};
 use crate::pipeline::{self, RejectError};
 use crate::store::{SledStore, Store, StoreError, WriteOp, WriteOutcome};
@@ -123,6 +123,8 @@ pub enum ServeError {
 pub struct Ingest {
     store: Arc<dyn Store>,
     committer: Committer,
+    /// The head as of the last good flush.
+    durable_head: tokio::sync::watch::Receiver<u64>,
     feed: Feed,
     /// One permit per core for parse + analyze. Without it every in-flight
     /// item (64 per stream) took its own blocking thread, and hundreds of
@@ -150,6 +152,9 @@ fn commit_status(error: CommitError) -> Status {
         CommitError::Overloaded(_) => Status::resource_exhausted(error.to_string()),
         CommitError::Closed => Status::unavailable(error.to_string()),
         CommitError::Store(e) => Status::unavailable(format!("write not acknowledged, safe to retry: {e}")),
+        CommitError::Recovering(_) => {
+            Status::unavailable(format!("write not acknowledged, retry later: {error}"))
+        }
     }
 }
 
@@ -399,12 +404,14 @@ impl IngestService for Ingest {
         &self,
         _request: Request<GetIngestStatsRequest>,
     ) -> Result<Response<IngestStats>, Status> {
-        let counts = self.store.counts().map_err(store_status)?;
+        // Durable figures only: a batch being flushed (or whose flush failed)
+        // is not counted.
         let stats = self.committer.stats();
+        let disk_bytes = self.store.counts().map_or(0, |c| c.disk_bytes);
         Ok(Response::new(IngestStats {
-            articles: counts.articles,
-            log_head: counts.head,
-            disk_bytes: counts.disk_bytes,
+            articles: stats.durable_articles.load(Ordering::Relaxed),
+            log_head: *self.durable_head.borrow(),
+            disk_bytes,
             subscribers: self.feed.subscribers(),
             flushes: stats.flushes.load(Ordering::Relaxed),
             writes: stats.writes.load(Ordering::Relaxed),
@@ -444,11 +451,17 @@ pub async fn serve_store(
     let (head_tx, head_rx) = tokio::sync::watch::channel(store.head());
     let (committer, committer_thread) = Committer::start(store.clone(), head_tx, config.queue_capacity)?;
     let feed_shutdown = shutdown.child_token();
-    let feed = Feed::new(store.clone(), head_rx, config.feed(), feed_shutdown.clone());
+    let feed = Feed::new(
+        store.clone(),
+        head_rx.clone(),
+        config.feed(),
+        feed_shutdown.clone(),
+    );
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let ingest = Ingest {
         store: store.clone(),
         committer,
+        durable_head: head_rx,
         feed: feed.clone(),
         cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
         max_record_bytes: pipeline::MAX_RECORD_BYTES.min(
@@ -461,6 +474,29 @@ pub async fn serve_store(
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IngestServiceServer<Ingest>>().await;
     health.set_serving::<ChangeFeedServiceServer<Feed>>().await;
+    // The write service is NOT_SERVING while the committer refuses writes
+    // after a failed flush, and SERVING again once the store is reopened.
+    tokio::spawn({
+        let mut write_health = ingest.committer.health();
+        let health = health.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            loop {
+                let state = write_health.borrow_and_update().clone();
+                match state {
+                    WriteHealth::Serving => health.set_serving::<IngestServiceServer<Ingest>>().await,
+                    WriteHealth::Suspended(reason) => {
+                        tracing::warn!(%reason, "ingest service NOT_SERVING");
+                        health.set_not_serving::<IngestServiceServer<Ingest>>().await;
+                    }
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    changed = write_health.changed() => if changed.is_err() { return },
+                }
+            }
+        }
+    });
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sectorwire_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

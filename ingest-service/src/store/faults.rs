@@ -16,6 +16,9 @@ pub struct FaultPlan {
     /// Fail this many upcoming `flush` calls (writes applied but not
     /// acknowledged as durable).
     pub fail_flush: AtomicU32,
+    /// Fail this many upcoming `reopen` calls (the store stays as it is, and
+    /// the service keeps refusing writes).
+    pub fail_reopen: AtomicU32,
 }
 
 impl FaultPlan {
@@ -51,6 +54,12 @@ impl<S: Store> Store for FaultyStore<S> {
             return Err(StoreError::Injected("flush"));
         }
         self.inner.flush()
+    }
+    fn reopen(&self) -> Result<(), StoreError> {
+        if FaultPlan::take(&self.plan.fail_reopen) {
+            return Err(StoreError::Injected("reopen"));
+        }
+        self.inner.reopen()
     }
     fn get(&self, id: &str) -> Result<Option<Article>, StoreError> {
         self.inner.get(id)

@@ -6,7 +6,8 @@
 //! idempotency keys, log entries, counters) but not yet durable;
 //! [`Store::flush`] makes everything applied so far durable. The committer
 //! calls `apply` then `flush` once per batch before acknowledging anyone: a
-//! group commit.
+//! group commit. After a failed `apply` or `flush`, the committer calls
+//! [`Store::reopen`] before anything else is written.
 
 mod encoded;
 pub mod faults;
@@ -86,6 +87,9 @@ pub enum StoreError {
         /// Supported.
         expected: String,
     },
+    /// The store is closed while it reopens after a failed write.
+    #[error("store is closed while it recovers from a failed write")]
+    Closed,
     /// An injected fault (tests only).
     #[error("injected fault: {0}")]
     Injected(&'static str),
@@ -117,6 +121,11 @@ pub trait Store: Send + Sync + 'static {
     fn apply(&self, ops: &[WriteOp], now_seconds: i64) -> Result<Vec<WriteOutcome>, StoreError>;
     /// Makes everything applied so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Drops everything in memory and opens the store again from disk, then proves it takes
+    /// a durable write. After a failed apply or flush, writes applied since the last good
+    /// flush may or may not have reached the disk, and an IO error can leave the backend
+    /// refusing all later work; what a fresh open reads back is the only state to go on from.
+    fn reopen(&self) -> Result<(), StoreError>;
     /// One article by id.
     fn get(&self, id: &str) -> Result<Option<Article>, StoreError>;
     /// Up to `limit` log events with sequence > `after`, in order, without

@@ -7,8 +7,9 @@
 //!   `{sequence, kind, article_id, recorded_at}` (the article is written once);
 //! - `meta`: schema version, log head, article count.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use prost::Message;
 use sectorwire_proto::article::{Article, ChangeEvent, ChangeKind};
@@ -22,14 +23,27 @@ pub const SCHEMA_VERSION: &str = "sectorwire-ingest/1";
 const META_SCHEMA: &[u8] = b"schema";
 const META_HEAD: &[u8] = b"head";
 const META_COUNT: &[u8] = b"count";
+/// Written by [`Store::reopen`] to prove the disk takes writes again.
+const META_PROBE: &[u8] = b"probe";
 
-/// sled-backed store. Opening takes sled's exclusive lock on the directory.
-pub struct SledStore {
+/// One open sled database and its trees.
+struct Trees {
     db: sled::Db,
     articles: sled::Tree,
     keys: sled::Tree,
     log: sled::Tree,
     meta: sled::Tree,
+}
+
+/// sled-backed store. Opening takes sled's exclusive lock on the directory.
+///
+/// The database sits behind a lock so that [`Store::reopen`] can drop it and open it again:
+/// after an IO error sled refuses every later operation, and the writes applied since the
+/// last flush may or may not be on disk, so the only state to continue from is what a fresh
+/// open reads back.
+pub struct SledStore {
+    dir: PathBuf,
+    trees: RwLock<Option<Arc<Trees>>>,
     head: AtomicU64,
 }
 
@@ -37,6 +51,30 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`, checking the schema version and
     /// that the log head and the articles agree.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let (trees, head) = Trees::open(dir)?;
+        Ok(SledStore {
+            dir: dir.to_path_buf(),
+            trees: RwLock::new(Some(Arc::new(trees))),
+            head: AtomicU64::new(head),
+        })
+    }
+
+    fn trees(&self) -> Result<Arc<Trees>, StoreError> {
+        self.trees
+            .read()
+            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?
+            .clone()
+            .ok_or(StoreError::Closed)
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.trees().map_or(0, |t| t.db.size_on_disk().unwrap_or(0))
+    }
+}
+
+impl Trees {
+    fn open(dir: &Path) -> Result<(Self, u64), StoreError> {
         let db = open_sled(
             sled_config(dir)
                 // Our own flush before each ack is what makes writes durable;
@@ -44,18 +82,16 @@ impl SledStore {
                 // waits for.
                 .flush_every_ms(Some(1000)),
         )?;
-        let store = SledStore {
+        let trees = Trees {
             articles: db.open_tree("articles")?,
             keys: db.open_tree("keys")?,
             log: db.open_tree("log")?,
             meta: db.open_tree("meta")?,
-            head: AtomicU64::new(0),
             db,
         };
-        store.check_schema()?;
-        let head = store.check_log()?;
-        store.head.store(head, Ordering::SeqCst);
-        Ok(store)
+        trees.check_schema()?;
+        let head = trees.check_log()?;
+        Ok((trees, head))
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -103,11 +139,6 @@ impl SledStore {
             });
         }
         Ok(last)
-    }
-
-    /// Bytes the database occupies on disk.
-    pub fn disk_bytes(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
     }
 }
 
@@ -167,6 +198,12 @@ pub fn open_sled(config: sled::Config) -> Result<sled::Db, StoreError> {
     }
 }
 
+fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 fn read_u64(bytes: Option<&[u8]>, what: &str) -> Result<u64, StoreError> {
     match bytes {
         None => Ok(0),
@@ -190,8 +227,9 @@ fn decode_article(id: &str, bytes: &[u8]) -> Result<Article, StoreError> {
 impl Store for SledStore {
     fn apply(&self, ops: &[WriteOp], now_seconds: i64) -> Result<Vec<WriteOutcome>, StoreError> {
         let now = sectorwire_proto::timestamp(now_seconds);
-        let result =
-            (&self.articles, &self.keys, &self.log, &self.meta).transaction(|(articles, keys, log, meta)| {
+        let trees = self.trees()?;
+        let result = (&trees.articles, &trees.keys, &trees.log, &trees.meta).transaction(
+            |(articles, keys, log, meta)| {
                 let abort = |e: StoreError| ConflictableTransactionError::Abort(e);
                 let mut head = read_u64(meta.get(META_HEAD)?.as_deref(), "meta head").map_err(abort)?;
                 let mut count = read_u64(meta.get(META_COUNT)?.as_deref(), "meta count").map_err(abort)?;
@@ -253,7 +291,8 @@ impl Store for SledStore {
                 meta.insert(META_HEAD, &head.to_be_bytes())?;
                 meta.insert(META_COUNT, &count.to_be_bytes())?;
                 Ok((outcomes, head))
-            });
+            },
+        );
         match result {
             Ok((outcomes, head)) => {
                 self.head.store(head, Ordering::SeqCst);
@@ -265,12 +304,28 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.trees()?.db.flush()?;
+        Ok(())
+    }
+
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self
+            .trees
+            .write()
+            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+        // Dropping the last handle releases sled's directory lock (after its background
+        // threads stop; `open_sled` waits for that).
+        drop(slot.take());
+        let (trees, head) = Trees::open(&self.dir)?;
+        trees.meta.insert(META_PROBE, &now_nanos().to_be_bytes())?;
+        trees.db.flush()?;
+        self.head.store(head, Ordering::SeqCst);
+        *slot = Some(Arc::new(trees));
         Ok(())
     }
 
     fn get(&self, id: &str) -> Result<Option<Article>, StoreError> {
-        match self.articles.get(id.as_bytes())? {
+        match self.trees()?.articles.get(id.as_bytes())? {
             Some(bytes) => Ok(Some(decode_article(id, &bytes)?)),
             None => Ok(None),
         }
@@ -279,7 +334,7 @@ impl Store for SledStore {
     fn log_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, StoreError> {
         let start = after.saturating_add(1).to_be_bytes();
         let mut events = Vec::new();
-        for entry in self.log.range(start..).take(limit) {
+        for entry in self.trees()?.log.range(start..).take(limit) {
             let (key, value) = entry?;
             let seq = read_u64(Some(&key), "log key")?;
             let event = ChangeEvent::decode(value.as_ref()).map_err(|e| StoreError::Corrupt {
@@ -297,7 +352,7 @@ impl Store for SledStore {
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         Ok(StoreCounts {
-            articles: read_u64(self.meta.get(META_COUNT)?.as_deref(), "meta count")?,
+            articles: read_u64(self.trees()?.meta.get(META_COUNT)?.as_deref(), "meta count")?,
             head: self.head(),
             disk_bytes: self.disk_bytes(),
         })
