@@ -26,7 +26,7 @@ use tonic_types::StatusExt;
 use crate::commit::{CommitError, Committer, WriteHealth};
 use crate::feed::{Feed, FeedConfig};
 use crate::pipeline::{self, RejectError};
-use crate::store::{SledStore, Store, StoreError, WriteOp, WriteOutcome};
+use crate::store::{OpenOptions, SledStore, Store, StoreError, WriteOp, WriteOutcome};
 
 /// Most items of one `IngestArticles` stream taken together: the items already received
 /// (up to this many) are prepared on one blocking thread and committed as one job, which
@@ -67,6 +67,11 @@ pub struct IngestConfig {
     /// Change-feed messages buffered per subscriber.
     #[arg(long, env = "SECTORWIRE_FEED_BUFFER", default_value_t = 512)]
     pub feed_buffer: usize,
+    /// Open a store that lost acknowledged data (damaged files) anyway: the
+    /// counters are rebuilt from what is left and a new log epoch begins, so
+    /// query replicas must rebuild. Without it such a store is refused.
+    #[arg(long, env = "SECTORWIRE_ACCEPT_DATA_LOSS")]
+    pub accept_data_loss: bool,
     /// How long a subscriber may leave its buffer full before it is
     /// disconnected (it then resumes by sequence), in milliseconds.
     #[arg(long, env = "SECTORWIRE_FEED_SLOW_TIMEOUT_MS", default_value_t = 30_000)]
@@ -84,6 +89,7 @@ impl IngestConfig {
             max_message_bytes: 32 * 1024 * 1024,
             feed_buffer: 512,
             feed_slow_timeout_ms: 30_000,
+            accept_data_loss: false,
         }
     }
 
@@ -433,7 +439,10 @@ pub async fn serve(
 
 fn open_store(config: &IngestConfig) -> Result<Arc<dyn Store>, ServeError> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = SledStore::open(&config.data_dir).map_err(|source| ServeError::Store {
+    let options = OpenOptions {
+        accept_data_loss: config.accept_data_loss,
+    };
+    let store = SledStore::open_with(&config.data_dir, options).map_err(|source| ServeError::Store {
         dir: config.data_dir.clone(),
         source,
     })?;
@@ -503,7 +512,7 @@ pub async fn serve_store(
         .build_v1()?;
 
     let max = config.max_message_bytes;
-    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), "ingest service listening");
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), "ingest service listening");
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)

@@ -70,6 +70,9 @@ impl<S: Store> Store for FaultyStore<S> {
     fn head(&self) -> u64 {
         self.inner.head()
     }
+    fn log_id(&self) -> String {
+        self.inner.log_id()
+    }
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         self.inner.counts()
     }

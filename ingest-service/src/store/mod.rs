@@ -9,6 +9,7 @@
 //! group commit. After a failed `apply` or `flush`, the committer calls
 //! [`Store::reopen`] before anything else is written.
 
+pub mod durable;
 mod encoded;
 pub mod faults;
 pub mod sled_store;
@@ -17,7 +18,7 @@ use sectorwire_proto::article::{Article, ChangeEvent};
 
 pub use encoded::{EncodedArticle, STAMP_BYTES};
 pub use faults::{FaultPlan, FaultyStore};
-pub use sled_store::SledStore;
+pub use sled_store::{OpenOptions, SledStore};
 
 /// One change requested of the store.
 #[derive(Debug, Clone)]
@@ -90,6 +91,10 @@ pub enum StoreError {
     /// The store is closed while it reopens after a failed write.
     #[error("store is closed while it recovers from a failed write")]
     Closed,
+    /// The store holds less than was acknowledged, or its records disagree: refused rather
+    /// than served with articles missing and their sequences handed out again.
+    #[error("acknowledged data is missing or damaged: {0}")]
+    DataLoss(String),
     /// An injected fault (tests only).
     #[error("injected fault: {0}")]
     Injected(&'static str),
@@ -134,6 +139,8 @@ pub trait Store: Send + Sync + 'static {
     fn log_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, StoreError>;
     /// Newest log sequence (0 when empty).
     fn head(&self) -> u64;
+    /// Identity of the log (hex): a new one for every store and every accepted data loss.
+    fn log_id(&self) -> String;
     /// Counters.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
 }

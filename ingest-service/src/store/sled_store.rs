@@ -15,6 +15,7 @@ use prost::Message;
 use sectorwire_proto::article::{Article, ChangeEvent, ChangeKind};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
+use super::durable::{log_id_hex, new_log_id, DurableMark, MarkFile};
 use super::{Store, StoreCounts, StoreError, WriteOp, WriteOutcome};
 
 /// Bumped when the on-disk layout changes incompatibly.
@@ -23,6 +24,8 @@ pub const SCHEMA_VERSION: &str = "sectorwire-ingest/1";
 const META_SCHEMA: &[u8] = b"schema";
 const META_HEAD: &[u8] = b"head";
 const META_COUNT: &[u8] = b"count";
+/// The log id (see [`super::durable`]), also in the durable mark.
+const META_LOG_ID: &[u8] = b"log_id";
 /// Written by [`Store::reopen`] to prove the disk takes writes again.
 const META_PROBE: &[u8] = b"probe";
 
@@ -45,18 +48,42 @@ pub struct SledStore {
     dir: PathBuf,
     trees: RwLock<Option<Arc<Trees>>>,
     head: AtomicU64,
+    log_id: RwLock<[u8; 16]>,
+    mark: std::sync::Mutex<MarkFile>,
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    /// Open a store that has lost acknowledged data anyway, with the counters rebuilt from
+    /// what is left and a new log id, so followers see a different log and rebuild.
+    pub accept_data_loss: bool,
 }
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`, checking the schema version and
     /// that the log head and the articles agree.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let (trees, head) = Trees::open(dir)?;
+        Self::open_with(dir, OpenOptions::default())
+    }
+
+    /// Opens the store in `dir`, checking it against the durable mark: a store that holds
+    /// less than was acknowledged is refused unless `options.accept_data_loss`.
+    pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        let trees = Trees::open_sled(dir)?;
+        let (head, log_id, mark) = trees.verify(dir, options.accept_data_loss)?;
         Ok(SledStore {
             dir: dir.to_path_buf(),
             trees: RwLock::new(Some(Arc::new(trees))),
             head: AtomicU64::new(head),
+            log_id: RwLock::new(log_id),
+            mark: std::sync::Mutex::new(mark),
         })
+    }
+
+    /// The log id as hex.
+    pub fn log_id_hex(&self) -> String {
+        self.log_id.read().map(|id| log_id_hex(&id)).unwrap_or_default()
     }
 
     fn trees(&self) -> Result<Arc<Trees>, StoreError> {
@@ -74,7 +101,7 @@ impl SledStore {
 }
 
 impl Trees {
-    fn open(dir: &Path) -> Result<(Self, u64), StoreError> {
+    fn open_sled(dir: &Path) -> Result<Self, StoreError> {
         let db = open_sled(
             sled_config(dir)
                 // Our own flush before each ack is what makes writes durable;
@@ -90,8 +117,102 @@ impl Trees {
             db,
         };
         trees.check_schema()?;
-        let head = trees.check_log()?;
-        Ok((trees, head))
+        Ok(trees)
+    }
+
+    /// Compares the store with the durable mark. Returns the head, the log id and the mark
+    /// file to record further commits in. Refuses a store below its mark, with a different
+    /// log id, or whose log and counters disagree, unless `accept_loss`: then the counters are
+    /// rebuilt from what is there and a new log epoch starts.
+    fn verify(&self, dir: &Path, accept_loss: bool) -> Result<(u64, [u8; 16], MarkFile), StoreError> {
+        let recorded = read_u64(self.meta.get(META_HEAD)?.as_deref(), "meta head")?;
+        let count = read_u64(self.meta.get(META_COUNT)?.as_deref(), "meta count")?;
+        let last = self.check_last_event()?;
+        let events = self.log.len() as u64;
+        let stored_id: Option<[u8; 16]> = self
+            .meta
+            .get(META_LOG_ID)?
+            .and_then(|v| v.as_ref().try_into().ok());
+        let mark = MarkFile::read(dir);
+        let mut problems = Vec::new();
+        if last != recorded {
+            problems.push(format!(
+                "the log ends at {last} but the store's head says {recorded}"
+            ));
+        }
+        if events != last {
+            problems.push(format!(
+                "the log holds {events} events, but its sequences run to {last}"
+            ));
+        }
+        let mut generation = 0;
+        match &mark {
+            Err(e) => problems.push(e.to_string()),
+            Ok(None) if stored_id.is_some() => problems.push(format!(
+                "the durable-head record {} is missing",
+                dir.join(super::durable::FILE_NAME).display()
+            )),
+            Ok(None) => {}
+            Ok(Some((found_generation, mark))) => {
+                generation = *found_generation;
+                if stored_id != Some(mark.log_id) {
+                    problems.push(format!(
+                        "the store's log id {} is not the recorded {}",
+                        stored_id
+                            .as_ref()
+                            .map_or_else(|| "(none)".to_string(), log_id_hex),
+                        log_id_hex(&mark.log_id)
+                    ));
+                }
+                if last < mark.head {
+                    problems.push(format!(
+                        "{} acknowledged change-log events are missing: the log ends at {last}, {} were durable",
+                        mark.head - last,
+                        mark.head
+                    ));
+                } else if last == mark.head && count != mark.count {
+                    problems.push(format!(
+                        "{count} articles are counted where {} were durable",
+                        mark.count
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() && !accept_loss {
+            return Err(StoreError::DataLoss(format!(
+                "{}. Options: restore this directory from a backup, or from a copy taken before the damage; \
+                 or start from what is left with --accept-data-loss, which rebuilds the counters and begins a new \
+                 log epoch (query replicas must then rebuild)",
+                problems.join("; ")
+            )));
+        }
+        let fresh = stored_id.is_none() || !problems.is_empty();
+        if !problems.is_empty() {
+            tracing::warn!(problems = %problems.join("; "), "accepting data loss: starting a new log epoch");
+            let count = self.articles.len() as u64;
+            self.meta.insert(META_HEAD, &last.to_be_bytes())?;
+            self.meta.insert(META_COUNT, &count.to_be_bytes())?;
+        }
+        let (log_id, file) = match (fresh, &mark, stored_id) {
+            (false, Ok(Some(_)), Some(id)) => (id, MarkFile::open(dir, generation)?),
+            _ => {
+                // A new store, one made before marks existed, or a new epoch.
+                let id = new_log_id();
+                self.meta.insert(META_LOG_ID, &id[..])?;
+                self.db.flush()?;
+                let count = read_u64(self.meta.get(META_COUNT)?.as_deref(), "meta count")?;
+                let file = MarkFile::create(
+                    dir,
+                    &DurableMark {
+                        log_id: id,
+                        head: last,
+                        count,
+                    },
+                )?;
+                (id, file)
+            }
+        };
+        Ok((last, log_id, file))
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -117,10 +238,8 @@ impl Trees {
         }
     }
 
-    /// The head recorded in `meta` must be the last log key, and the last
-    /// event must decode; otherwise the directory is damaged.
-    fn check_log(&self) -> Result<u64, StoreError> {
-        let recorded = read_u64(self.meta.get(META_HEAD)?.as_deref(), "meta head")?;
+    /// The last log sequence; its event must decode.
+    fn check_last_event(&self) -> Result<u64, StoreError> {
         let last = match self.log.last()? {
             Some((k, v)) => {
                 let seq = read_u64(Some(&k), "log key")?;
@@ -132,12 +251,6 @@ impl Trees {
             }
             None => 0,
         };
-        if last != recorded {
-            return Err(StoreError::Corrupt {
-                what: "log head".into(),
-                detail: format!("meta says {recorded}, log ends at {last}"),
-            });
-        }
         Ok(last)
     }
 }
@@ -304,8 +417,25 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.trees()?.db.flush()?;
-        Ok(())
+        let trees = self.trees()?;
+        trees.db.flush()?;
+        // Only the committer applies, and it flushes after each apply: the head is durable now.
+        let mark = DurableMark {
+            log_id: *self
+                .log_id
+                .read()
+                .map_err(|_| StoreError::Backend("log id lock poisoned".into()))?,
+            head: self.head(),
+            count: read_u64(trees.meta.get(META_COUNT)?.as_deref(), "meta count")?,
+        };
+        self.mark
+            .lock()
+            .map_err(|_| StoreError::Backend("durable mark lock poisoned".into()))?
+            .record(&mark)
+    }
+
+    fn log_id(&self) -> String {
+        self.log_id_hex()
     }
 
     fn reopen(&self) -> Result<(), StoreError> {
@@ -316,10 +446,18 @@ impl Store for SledStore {
         // Dropping the last handle releases sled's directory lock (after its background
         // threads stop; `open_sled` waits for that).
         drop(slot.take());
-        let (trees, head) = Trees::open(&self.dir)?;
+        let trees = Trees::open_sled(&self.dir)?;
+        // What was acknowledged must still be there; a reopen never accepts loss.
+        let (head, log_id, mark) = trees.verify(&self.dir, false)?;
         trees.meta.insert(META_PROBE, &now_nanos().to_be_bytes())?;
         trees.db.flush()?;
         self.head.store(head, Ordering::SeqCst);
+        if let Ok(mut id) = self.log_id.write() {
+            *id = log_id;
+        }
+        if let Ok(mut file) = self.mark.lock() {
+            *file = mark;
+        }
         *slot = Some(Arc::new(trees));
         Ok(())
     }
