@@ -25,6 +25,15 @@ pub const MAX_RECORD_BYTES: usize = 4 * 1024 * 1024 - MESSAGE_ENVELOPE;
 /// article id is at most 128 bytes) and the oneof/field tags, with a wide margin.
 pub const MESSAGE_ENVELOPE: usize = 16 * 1024;
 
+/// Publication times the listing order can sort, in Unix seconds: from 1970-01-01T00:00:00Z
+/// up to (not including) 2^33 s, 2242-03-16T12:56:32Z. The query index's order key is
+/// `seconds << 31 | sequence` in a u64, so 33 bits of seconds are all it holds; a date
+/// outside the range sorted wrongly (clamped or wrapped). A wider key would change every key
+/// already indexed, so the range is enforced here instead: the caller's `published_at` gets
+/// INVALID_ARGUMENT, and a date the parser guessed from the text outside it is dropped (the
+/// article then sorts by its ingest time).
+pub const PUBLISHED_RANGE: std::ops::Range<i64> = 0..(1 << 33);
+
 pub use sectorwire_proto::status::Violation;
 
 /// Why a request cannot be ingested.
@@ -69,13 +78,12 @@ fn hints(meta: &ArticleMetadata) -> Result<Hints, RejectError> {
     let published = match &meta.published_at {
         None => None,
         Some(ts) => {
-            // 0001-01-01 .. 9999-12-31, the range RFC 3339 can express.
-            if !(-62_135_596_800..=253_402_300_799).contains(&ts.seconds)
-                || !(0..1_000_000_000).contains(&ts.nanos)
-            {
+            if !PUBLISHED_RANGE.contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos) {
                 violations.push(Violation {
                     field: "metadata.published_at".into(),
-                    description: "timestamp out of range".into(),
+                    description: "must be from 1970-01-01T00:00:00Z up to 2242-03-16T12:56:32Z, the range \
+                                  the listing order sorts"
+                        .into(),
                 });
                 None
             } else {
@@ -130,7 +138,13 @@ pub fn prepare_within(
             }]))
         }
     };
-    let parsed = parse::parse(&request.content, content_type, &hints)?;
+    let mut parsed = parse::parse(&request.content, content_type, &hints)?;
+    if parsed
+        .published
+        .is_some_and(|p| !PUBLISHED_RANGE.contains(&p.utc_seconds))
+    {
+        parsed.published = None;
+    }
     let body = parsed.body();
     let analysis = analyze::analyze(parsed.title.as_deref().unwrap_or_default(), &body);
     let key = record::idempotency_key(&meta.source_id, &meta.url, &body);
