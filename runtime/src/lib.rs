@@ -129,3 +129,17 @@ pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> 
 pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
+
+/// A configuration struct with every field at its clap default, ignoring the
+/// environment: the one place defaults are written is the `#[arg]`
+/// attributes, and constructors for tests and embedding start from this.
+pub fn clap_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None::<&str>));
+    let matches = command.get_matches_from(["defaults"]);
+    match T::from_arg_matches(&matches) {
+        Ok(config) => config,
+        // Only a declaration error (a field with no default) gets here: a bug
+        // in the program, not something a user can cause.
+        Err(error) => panic!("configuration defaults do not parse: {error}"),
+    }
+}
