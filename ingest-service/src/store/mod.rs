@@ -1,5 +1,5 @@
 //! Durable storage of articles and the change log, behind the [`Store`]
-//! trait so tests can inject faults ([`faults`]) while production uses sled
+//! trait so tests can inject faults (`faults`, feature `test-util`) while production uses sled
 //! ([`sled_store`]).
 //!
 //! Contract: [`Store::apply`] makes a whole batch visible atomically (articles,
@@ -11,12 +11,14 @@
 
 pub mod durable;
 mod encoded;
+#[cfg(any(test, feature = "test-util"))]
 pub mod faults;
 pub mod sled_store;
 
 use sectorwire_proto::article::{Article, ChangeEvent};
 
 pub use encoded::{EncodedArticle, STAMP_BYTES};
+#[cfg(any(test, feature = "test-util"))]
 pub use faults::{FaultPlan, FaultyStore};
 pub use sled_store::{OpenOptions, SledStore};
 
@@ -72,6 +74,9 @@ pub enum StoreError {
     /// The underlying database failed.
     #[error("storage: {0}")]
     Backend(String),
+    /// The store's directory could not be opened.
+    #[error(transparent)]
+    Open(#[from] sectorwire_runtime::store::OpenError),
     /// Stored bytes do not decode: corruption or a foreign data directory.
     #[error("corrupt record {what}: {detail}")]
     Corrupt {
@@ -95,7 +100,8 @@ pub enum StoreError {
     /// than served with articles missing and their sequences handed out again.
     #[error("acknowledged data is missing or damaged: {0}")]
     DataLoss(String),
-    /// An injected fault (tests only).
+    /// An injected fault (test builds only: feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
     #[error("injected fault: {0}")]
     Injected(&'static str),
 }
