@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Fault rounds against the real ingest-service binary: corrupt sled's file
+# (truncate, zeroed page, flipped bytes, scattered XOR) after acknowledged
+# writes, and fill a small tmpfs to ENOSPC mid-stream (needs root for mount;
+# skipped with a message otherwise). Reports acknowledged articles lost and
+# silent starts; both must be 0. CI (.ci/e2e) runs 4 rounds.
+#   bash bench/fault-rounds.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SECTORWIRE_FAULT_ROUNDS="${1:-20}"
+echo "fault rounds: $SECTORWIRE_FAULT_ROUNDS corruption rounds, $(( (SECTORWIRE_FAULT_ROUNDS + 3) / 4 )) disk-full rounds"
+cargo test --release -p sectorwire-ingest --test fault_rounds -- --nocapture
