@@ -8,6 +8,7 @@
 //! - [`check_health`]: the `healthcheck` subcommands' client;
 //! - [`incoming`]: accepted TCP connections with the options servers need;
 //! - [`store`]: opening sled stores alike on both sides.
+#![deny(missing_docs)]
 
 pub mod service;
 pub mod store;
