@@ -163,21 +163,39 @@ fn parse_id(raw: &str, field: &str) -> Result<String, Status> {
 }
 
 impl Query {
+    /// Per-sector timelines. A sector filter selects articles, and an article
+    /// has several tags: without narrowing, every other tag of the matching
+    /// articles would come back too. So when sectors are requested, exactly
+    /// those come back, in request order (empty when nothing is dated);
+    /// otherwise every sector with a dated article.
     fn series(&self, filter: &filter::Filter, bucket: TimeBucket) -> Result<Vec<SectorSeries>, Status> {
-        let days = self.model.index().sector_days(filter).map_err(index_status)?;
-        Ok(days
-            .into_iter()
-            .map(|(sector, days)| SectorSeries {
-                sector,
-                points: timeline::fold(&days, bucket)
-                    .into_iter()
-                    .map(|(start, count)| TimelinePoint {
-                        start: Some(sectorwire_proto::timestamp(start)),
-                        count,
-                    })
-                    .collect(),
-            })
-            .collect())
+        let mut days = self.model.index().sector_days(filter).map_err(index_status)?;
+        let fold = |sector: String, days: &std::collections::BTreeMap<i64, u64>| SectorSeries {
+            sector,
+            points: timeline::fold(days, bucket)
+                .into_iter()
+                .map(|(start, count)| TimelinePoint {
+                    start: Some(sectorwire_proto::timestamp(start)),
+                    count,
+                })
+                .collect(),
+        };
+        if filter.sectors.is_empty() {
+            return Ok(days
+                .iter()
+                .filter(|(_, days)| !days.is_empty())
+                .map(|(sector, days)| fold(sector.clone(), days))
+                .collect());
+        }
+        let mut out = Vec::with_capacity(filter.sectors.len());
+        for sector in &filter.sectors {
+            if out.iter().any(|s: &SectorSeries| &s.sector == sector) {
+                continue;
+            }
+            let days = days.remove(sector).unwrap_or_default();
+            out.push(fold(sector.clone(), &days));
+        }
+        Ok(out)
     }
 
     /// Waits until the model has applied `consistency.min_sequence`, bounded
@@ -501,7 +519,11 @@ impl QueryService for Query {
             }
         }
         let (total, _) = self.model.index().count(&filter, &[], 0).map_err(index_status)?;
-        let sectors = pair::summarize(&a, &b, &records, max_evidence);
+        let mut sectors = pair::summarize(&a, &b, &records, max_evidence);
+        // As in the timeline: asked about some sectors, answer about those.
+        if !filter.sectors.is_empty() {
+            sectors.retain(|s| filter.sectors.contains(&s.sector));
+        }
         let timeline = self.series(&filter, bucket)?;
         let examined = records.len() as u64;
         records.truncate(max_articles);
