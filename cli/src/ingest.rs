@@ -531,3 +531,61 @@ async fn wait_applied(g: &Global, sequence: u64, timeout_seconds: f64) {
          reads may not see these articles yet: pass --min-sequence {sequence}"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_carry_metadata_and_pick_the_content_type() {
+        let r = line_request(
+            r#"{"url": "https://x.example/a", "sourceId": "s-1", "outlet": "X", "published_at": "2024-03-27T12:43:00+05:00", "html": "<p>hi</p>"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.content_type, ContentType::Html as i32);
+        let meta = r.metadata.unwrap();
+        assert_eq!(
+            (meta.url.as_str(), meta.source_id.as_str(), meta.outlet.as_str()),
+            ("https://x.example/a", "s-1", "X")
+        );
+        assert_eq!(meta.published_at.map(|t| t.seconds), Some(1_711_525_380));
+        assert_eq!(meta.published_precision, DatePrecision::Second as i32);
+        let day = line_request(r#"{"content": "text", "published_at": "2024-03-27"}"#).unwrap();
+        assert_eq!(
+            day.metadata.unwrap().published_precision,
+            DatePrecision::Day as i32
+        );
+        assert_eq!(day.content_type, ContentType::Unspecified as i32);
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        for (line, why) in [
+            (r#"{"title": "no body"}"#, "no \"content\""),
+            (r#"{"content": "a", "html": "b"}"#, "not both"),
+            (
+                r#"{"content": "a", "published_at": "2024-02-30"}"#,
+                "published_at",
+            ),
+            (r#"{"content": "a", "bogus": 1}"#, "unknown field"),
+            ("not json", "not a JSON article"),
+        ] {
+            let err = line_request(line).unwrap_err();
+            assert!(err.contains(why), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn directories_pick_article_files() {
+        for (name, wanted) in [
+            ("a.txt", true),
+            ("b.HTML", true),
+            ("c.jsonl.gz", true),
+            ("d.txt.gz", true),
+            ("notes.md", false),
+            (".hidden.txt", false),
+        ] {
+            assert_eq!(wanted_in_directory(Path::new(name)), wanted, "{name}");
+        }
+    }
+}

@@ -11,8 +11,8 @@ use sectorwire_ingest::IngestConfig;
 use sectorwire_proto::ingest::{
     ingest_service_client::IngestServiceClient, ContentType, IngestArticleRequest,
 };
-use sectorwire_proto::runtime::{init_tracing, shutdown_signal, LogFormat};
 use sectorwire_query::QueryConfig;
+use sectorwire_runtime::{init_tracing, shutdown_signal, LogFormat};
 use tokio_util::sync::CancellationToken;
 
 /// Options of `up`.

@@ -437,3 +437,45 @@ async fn timeline_and_pair_answer_on_the_shipped_examples() {
     assert!(!stdout.contains("caspian example review"), "{stdout}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_streams_stdin_as_it_arrives() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let s = Services::start().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sectorwire"))
+        .args(["ingest", "-", "--no-wait"])
+        .env("SECTORWIRE_INGEST_ADDR", s.ingest_addr())
+        .env("SECTORWIRE_QUERY_ADDR", s.query_addr())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    for n in 0..3 {
+        let line = serde_json_line(
+            &format!("live-{n}"),
+            "",
+            "2024-05-01",
+            &generated_article(300 + n),
+        ) + "\n";
+        stdin.write_all(line.as_bytes()).await.expect("write");
+        stdin.flush().await.expect("flush");
+        // The acknowledgement arrives while stdin is still open: inputs are
+        // streamed as they come, not gathered first.
+        let ack = tokio::time::timeout(std::time::Duration::from_secs(20), stdout.next_line())
+            .await
+            .expect("ack before stdin closes")
+            .expect("read")
+            .expect("a line");
+        assert!(ack.ends_with(&format!("-:{}", n + 1)), "{ack}");
+    }
+    drop(stdin);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    assert_eq!(status.code(), Some(0));
+    s.stop().await;
+}

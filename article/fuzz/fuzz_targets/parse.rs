@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sectorwire_ingest::parse::{parse, ContentType, Hints};
+use sectorwire_article::parse::{parse, ContentType, Hints};
 
 fuzz_target!(|data: &[u8]| {
     let mode = match data.first().map(|b| b % 3) {
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(article) = parse(data, mode, &hints) {
         let body = article.body();
-        let analysis = sectorwire_ingest::analyze::analyze(article.title.as_deref().unwrap_or(""), &body);
+        let analysis = sectorwire_article::analyze::analyze(article.title.as_deref().unwrap_or(""), &body);
         for tag in &analysis.sectors {
             for evidence in &tag.evidence {
                 assert!(body.get(evidence.span.start..evidence.span.end).is_some());

@@ -1,5 +1,15 @@
-//! Process plumbing shared by both services and the CLI: log setup and the
-//! shutdown signal, so every binary logs and stops the same way.
+//! Process plumbing shared by both services and the CLI, so every binary
+//! logs, stops, checks health and accepts connections the same way. Kept out
+//! of the contract crate so clients of `sectorwire-proto` link no clap or
+//! tracing-subscriber.
+//!
+//! - [`init_tracing`] / [`LogFormat`]: log setup (pretty or JSON);
+//! - [`shutdown_signal`]: Ctrl-C or SIGTERM;
+//! - [`check_health`]: the `healthcheck` subcommands' client;
+//! - [`incoming`]: accepted TCP connections with the options servers need;
+//! - [`store`]: opening sled stores alike on both sides.
+
+pub mod store;
 
 use tracing_subscriber::{fmt, EnvFilter};
 

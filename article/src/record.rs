@@ -4,6 +4,8 @@
 
 use sectorwire_proto::article::{self as pb, Article};
 
+pub use sectorwire_domain::id::{article_id, canonical_url, idempotency_key};
+
 use crate::analyze::{Analysis, EntityKind};
 use crate::parse::{ParsedArticle, Precision, PARSER_VERSION};
 
@@ -11,50 +13,6 @@ use crate::parse::{ParsedArticle, Precision, PARSER_VERSION};
 /// so records can be re-derived when either improves.
 pub fn pipeline_version() -> String {
     format!("{PARSER_VERSION}+analyze/{}", crate::analyze::ANALYZER_VERSION)
-}
-
-/// Picks the idempotency key: the caller's source id, else the canonical URL,
-/// else a digest of the normalised body, so the same article sent twice maps
-/// to one record whatever the caller knows about it.
-pub fn idempotency_key(source_id: &str, url: &str, body: &str) -> String {
-    let source_id = source_id.trim();
-    if !source_id.is_empty() {
-        return format!("source:{source_id}");
-    }
-    let url = canonical_url(url);
-    if !url.is_empty() {
-        return format!("url:{url}");
-    }
-    let normalised: String = body
-        .split_whitespace()
-        .flat_map(|w| w.chars().chain(std::iter::once(' ')))
-        .flat_map(char::to_lowercase)
-        .collect();
-    format!("body:{}", blake3::hash(normalised.as_bytes()).to_hex())
-}
-
-/// Article id from its idempotency key: 20 hex characters (80 bits) of
-/// BLAKE3, short enough for URLs and collision-free at news scale.
-pub fn article_id(key: &str) -> String {
-    let hex = blake3::hash(key.as_bytes()).to_hex();
-    hex[..20].to_string()
-}
-
-/// Lower-cases scheme and host, drops the fragment and a trailing slash, so
-/// trivially different spellings of one URL share a key.
-pub fn canonical_url(url: &str) -> String {
-    let url = url.trim();
-    let url = url.split('#').next().unwrap_or_default();
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => return url.trim_end_matches('/').to_string(),
-    };
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let path = path.trim_end_matches('/');
-    format!("{scheme}://{}{path}", host.to_ascii_lowercase())
 }
 
 /// Digest of everything that determines the stored record, so an identical

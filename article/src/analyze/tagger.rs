@@ -26,8 +26,8 @@
 
 use super::lexicon::{Hit, LEXICON};
 use super::model::{Gate, MODEL};
-use super::taxonomy::Sector;
 use super::text::FastMap;
+use super::Sector;
 use super::{Evidence, SectorTag, Span};
 
 /// Where a cue sits changes how much it says about the article: headlines state the topic,
@@ -143,9 +143,9 @@ fn sentence_support(
     sent: &[Option<usize>],
     cue: f32,
     list_sectors: usize,
-) -> ([u32; 16], [f32; 16]) {
-    let mut count = [0u32; 16];
-    let mut best = [0f32; 16];
+) -> ([u32; Sector::COUNT], [f32; Sector::COUNT]) {
+    let mut count = [0u32; Sector::COUNT];
+    let mut best = [0f32; Sector::COUNT];
     let mut i = 0;
     // Hits come in text order, so each sentence's hits are one run.
     let mut seen: Vec<(usize, u32)> = Vec::new();
@@ -154,7 +154,7 @@ fn sentence_support(
             i += 1;
             continue;
         };
-        let mut sum = [0f32; 16];
+        let mut sum = [0f32; Sector::COUNT];
         seen.clear();
         while i < hits.len() && sent[i] == Some(cur) {
             let h = &hits[i];
@@ -183,13 +183,13 @@ fn sentence_support(
 
 /// Length-normalised lexicon evidence per sector (indexed like [`Sector::ALL`]); the `train`
 /// command uses it to fit how the lexicon and the model are combined.
-pub fn lexicon_evidence(title: &str, body: &str) -> [f32; 16] {
+pub fn lexicon_evidence(title: &str, body: &str) -> [f32; Sector::COUNT] {
     let sentences = super::sentences::split(body);
     lexicon_scan(title, body, &sentences).evidence
 }
 
 struct LexiconScan {
-    evidence: [f32; 16],
+    evidence: [f32; Sector::COUNT],
     title_hits: Vec<Hit>,
     body_hits: Vec<Hit>,
     /// Sentence index of each body hit.
@@ -208,7 +208,7 @@ fn lexicon_scan(title: &str, body: &str, sentences: &[Span]) -> LexiconScan {
     let words = super::text::count_words(body) as f32;
     let lf = (1.0 + words / LENGTH_UNIT).sqrt();
     let window = window_evidence(&body_hits, &body_sent, sentences.len());
-    let mut evidence = [0f32; 16];
+    let mut evidence = [0f32; Sector::COUNT];
     for i in 0..16 {
         evidence[i] = (raw[i] / lf).max(window[i]);
     }
@@ -227,7 +227,7 @@ const WINDOW: usize = 5;
 /// article with one passage devoted to a sector ("... energy resources ... oil and gas ...
 /// petroleum ... energy security") is about that sector too, even though its whole-article
 /// evidence is diluted by length.
-fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; 16] {
+fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; Sector::COUNT] {
     // Hits bucketed by sentence in one flat array (a counting sort that keeps text order within
     // a sentence): a vector per sentence cost an allocation each.
     let mut offsets = vec![0usize; n + 1];
@@ -262,9 +262,9 @@ fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; 16] 
         }
     };
     let mut counts: FastMap<(usize, u32), (f32, u32)> = FastMap::default();
-    let mut sum = [0f32; 16];
-    let mut best = [0f32; 16];
-    let mut apply = |h: &Hit, delta: i32, sum: &mut [f32; 16]| {
+    let mut sum = [0f32; Sector::COUNT];
+    let mut best = [0f32; Sector::COUNT];
+    let mut apply = |h: &Hit, delta: i32, sum: &mut [f32; Sector::COUNT]| {
         let si = h.sector.index();
         let e = counts.entry((si, h.term)).or_insert((h.weight, 0));
         let before = contribution(e.0, e.1);
@@ -356,7 +356,7 @@ fn sentence_of(sentences: &[Span], pos: usize) -> Option<usize> {
 
 /// Lexicon evidence per sector: each distinct term counts once at its best position, plus a
 /// damped bonus for repetition, so one word repeated many times cannot carry a tag alone.
-fn lexicon_raw(title_hits: &[Hit], body_hits: &[Hit], body_sent: &[Option<usize>]) -> [f32; 16] {
+fn lexicon_raw(title_hits: &[Hit], body_hits: &[Hit], body_sent: &[Option<usize>]) -> [f32; Sector::COUNT] {
     // (sector, term) -> (best factor-weighted weight, count)
     let mut acc: FastMap<(usize, u32), (f32, u32)> = FastMap::default();
     for h in title_hits {
@@ -373,7 +373,7 @@ fn lexicon_raw(title_hits: &[Hit], body_hits: &[Hit], body_sent: &[Option<usize>
         e.0 = e.0.max(h.weight * f);
         e.1 += 1;
     }
-    let mut raw = [0f32; 16];
+    let mut raw = [0f32; Sector::COUNT];
     for ((si, _), (w, n)) in acc {
         raw[si] += w * (1.0 + 0.5 * (n as f32).ln());
     }
@@ -397,7 +397,7 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
     let (sent_count, sent_best) = if opts.min_sentences > 0 {
         sentence_support(&body_hits, &body_sent, opts.sentence_cue, opts.list_sectors)
     } else {
-        ([0; 16], [0.0; 16])
+        ([0; Sector::COUNT], [0.0; Sector::COUNT])
     };
 
     let breadth = sent_count

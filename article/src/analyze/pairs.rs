@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::taxonomy::Sector;
+use super::Sector;
 use super::{CountryPair, Entity, EntityKind, Span};
 
 pub(crate) fn build(

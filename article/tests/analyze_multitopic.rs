@@ -2,7 +2,7 @@
 //! general news that discusses several sectors a few sentences each gets every one of them,
 //! lists of cooperation areas do not count, and evidence spans point at the right sentences.
 
-use sectorwire_ingest::analyze::{tag_sectors, Sector, TaggerOptions};
+use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
 
 /// Diplomatic filler that dilutes the length-normalised evidence, as in a long op-ed.
 fn filler(n: usize) -> String {

@@ -9,8 +9,8 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::{Builder as DfaBuilder, DFA};
 use aho_corasick::{Anchored, MatchKind};
 
-use super::taxonomy::Sector;
 use super::text::{is_whole_word, SpanSet};
+use super::Sector;
 use super::Span;
 
 const LEXICON_TSV: &str = include_str!("data/lexicon.tsv");
@@ -184,7 +184,7 @@ impl Lexicon {
                 })
                 .collect()
         };
-        let mut last_end = [0usize; 16];
+        let mut last_end = [0usize; Sector::COUNT];
         let mut out = Vec::with_capacity(cands.len());
         for (start, end, pid) in cands {
             let Some(p) = self.patterns.get(pid as usize) else {

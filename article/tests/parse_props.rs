@@ -3,7 +3,7 @@
 //! checked both by counting allocated bytes (exact) and by wall time (loose).
 
 use proptest::prelude::*;
-use sectorwire_ingest::parse::{parse, ContentType, Hints, ParsedArticle};
+use sectorwire_article::parse::{parse, ContentType, Hints, ParsedArticle};
 use std::time::{Duration, Instant};
 
 fn check_invariants(a: &ParsedArticle) {

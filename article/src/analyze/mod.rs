@@ -9,18 +9,18 @@
 
 mod countries;
 mod lexicon;
-pub mod metrics;
+
 pub mod model;
 mod organisations;
 mod pairs;
 mod people;
 mod sentences;
 mod tagger;
-pub mod taxonomy;
+
 mod text;
 
+pub use sectorwire_domain::Sector;
 pub use tagger::{lexicon_evidence, TaggerOptions, LENGTH_UNIT, LEXICON_THRESHOLD};
-pub use taxonomy::Sector;
 pub use text::for_each_token;
 
 /// Byte span [start, end) into the body string passed to analyze().

@@ -3,7 +3,7 @@
 //! change that slows parsing or makes it superlinear shows up as a number.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sectorwire_ingest::parse::{parse, ContentType, Hints};
+use sectorwire_article::parse::{parse, ContentType, Hints};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Behaviour on small invented sentences: negative contexts, demonyms and capitals, person-name
 //! guards, name variants and reversed order, acronyms with long forms, taxonomy contracts.
 
-use sectorwire_ingest::analyze::{
+use sectorwire_article::analyze::{
     analyze, split_sentences, tag_sectors, Analysis, Entity, EntityKind, Sector, SectorTag, TaggerOptions,
 };
 

@@ -1,7 +1,7 @@
 //! Evaluation arithmetic shared by the `eval` and `train` commands and the corpus tests, so
 //! that all of them split the data the same way and score it the same way.
 
-use super::taxonomy::Sector;
+use sectorwire_domain::Sector;
 
 /// Deterministic fold (0..5) of a document id: FNV-1a 64 of its bytes, mod 5. Fold 0 is the
 /// held-out test fold that neither training nor tuning may look at.

@@ -12,7 +12,7 @@
 //! `must_not_contain`, `word_count`, `min_word_count`.
 
 use chrono::{DateTime, Utc};
-use sectorwire_ingest::parse::{parse, ContentType, Hints, ParseError, Precision, Published};
+use sectorwire_article::parse::{parse, ContentType, Hints, ParseError, Precision, Published};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};

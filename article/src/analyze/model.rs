@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::taxonomy::Sector;
 use super::text::{for_each_token, word_set, FastMap, FastSet, PreHashedMap, PreHashedSet};
+use super::Sector;
 use super::Span;
 
 const MODEL_TSV: &str = include_str!("data/model.tsv");
@@ -83,10 +83,10 @@ pub(crate) struct Gate {
 pub(crate) struct Model {
     /// Bias per sector, already shifted so that probability 0.5 is the tuned threshold;
     /// None for sectors the model was not trained on.
-    bias: [Option<f32>; 16],
+    bias: [Option<f32>; Sector::COUNT],
     /// Lexicon evidence from which the lexicon tags a model-covered sector, and the model
     /// probability it needs at least (see `train`).
-    gate: [Option<Gate>; 16],
+    gate: [Option<Gate>; Sector::COUNT],
     lexicon_threshold: Option<f32>,
     /// Vocabulary keyed by [`token_hash`] (only looked up, so a cheap hasher is safe).
     vocab: PreHashedMap<u64, u32>,
@@ -98,15 +98,15 @@ pub(crate) static MODEL: LazyLock<Model> = LazyLock::new(|| Model::parse(MODEL_T
 /// What one pass of the model over an article yields.
 pub(crate) struct Scan {
     /// Probability per sector (threshold at 0.5), None where the model has no opinion.
-    pub prob: [Option<f32>; 16],
+    pub prob: [Option<f32>; Sector::COUNT],
     /// Per sentence, the vocabulary features it contains (deduplicated).
     pub sentence_feats: Vec<Vec<u32>>,
 }
 
 impl Model {
     fn parse(tsv: &str) -> Model {
-        let mut bias = [None; 16];
-        let mut gate = [None; 16];
+        let mut bias = [None; Sector::COUNT];
+        let mut gate = [None; Sector::COUNT];
         let mut lexicon_threshold = None;
         let mut vocab: PreHashedMap<u64, u32> = PreHashedMap::default();
         let mut feats: Vec<Feature> = Vec::new();
@@ -222,7 +222,7 @@ impl Model {
             .map(|(c, _)| (1.0 + c.ln()).powi(2))
             .sum::<f32>()
             .sqrt();
-        let mut dot = [0f32; 16];
+        let mut dot = [0f32; Sector::COUNT];
         if norm > 0.0 {
             for (c, id) in counts.values() {
                 let Some(f) = id.and_then(|id| self.feats.get(id as usize)) else {
@@ -234,7 +234,7 @@ impl Model {
                 }
             }
         }
-        let mut prob = [None; 16];
+        let mut prob = [None; Sector::COUNT];
         for s in Sector::ALL {
             if let Some(b) = self.bias[s.index()] {
                 prob[s.index()] = Some(sigmoid(b + dot[s.index()]));

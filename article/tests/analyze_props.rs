@@ -2,7 +2,7 @@
 //! boundaries, whatever UTF-8 it is given.
 
 use proptest::prelude::*;
-use sectorwire_ingest::analyze::{analyze, Span};
+use sectorwire_article::analyze::{analyze, Span};
 
 fn check_span(body: &str, s: Span) {
     assert!(

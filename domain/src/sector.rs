@@ -7,27 +7,46 @@
 /// it, so adding a variant is a schema change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Sector {
+    /// Trade and commerce.
     Trade,
+    /// Energy production and supply.
     Energy,
+    /// Defence and security.
     Defence,
+    /// Education and training.
     Education,
+    /// Culture and heritage.
     Culture,
+    /// Tourism and travel.
     Tourism,
+    /// Technology and the digital economy.
     Technology,
+    /// Climate and the environment.
     Climate,
+    /// Transport and connectivity.
     Transport,
+    /// Investment, finance and the wider economy.
     Finance,
+    /// Agriculture and food.
     Agriculture,
+    /// Health and medicine.
     Health,
+    /// Diplomacy and politics.
     Politics,
+    /// Science and research.
     Science,
+    /// Sport.
     Sport,
+    /// Media and journalism.
     Media,
 }
 
 impl Sector {
+    /// How many sectors there are: the length of per-sector arrays.
+    pub const COUNT: usize = 16;
+
     /// Every sector, in declaration order (the order of indices in per-sector arrays).
-    pub const ALL: [Sector; 16] = [
+    pub const ALL: [Sector; Sector::COUNT] = [
         Sector::Trade,
         Sector::Energy,
         Sector::Defence,

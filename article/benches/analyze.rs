@@ -2,7 +2,7 @@
 //! because ingest runs analyze() on every article and the target is >= 20 MB/s per core.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sectorwire_ingest::analyze::analyze;
+use sectorwire_article::analyze::analyze;
 
 fn sample() -> String {
     let paras = [

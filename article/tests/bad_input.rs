@@ -1,10 +1,10 @@
 //! Hostile and degenerate inputs: each must give the right error or a best-effort
 //! record, quickly, and never panic, hang or overflow the stack.
 
-use sectorwire_ingest::parse::{parse, ContentType, Hints, ParseError, MAX_INPUT_BYTES};
+use sectorwire_article::parse::{parse, ContentType, Hints, ParseError, MAX_INPUT_BYTES};
 use std::time::{Duration, Instant};
 
-fn run(raw: &[u8], ct: ContentType) -> Result<sectorwire_ingest::parse::ParsedArticle, ParseError> {
+fn run(raw: &[u8], ct: ContentType) -> Result<sectorwire_article::parse::ParsedArticle, ParseError> {
     parse(raw, ct, &Hints::default())
 }
 
