@@ -144,10 +144,7 @@ pub async fn get(g: &Global, id: &str, read: ReadArgs) -> anyhow::Result<()> {
         .into_inner();
     let article = reply.article.unwrap_or_default();
     if g.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json::article_to_json(&article)?)?
-        )?;
+        print_json(&json::article_to_json(&article)?)?;
     } else {
         outln!("{}", render::article(&article))?;
     }

@@ -73,6 +73,7 @@ pub struct Global {
     #[arg(
         long,
         env = "SECTORWIRE_INGEST_ADDR",
+        display_order = 100,
         default_value = "http://127.0.0.1:50051",
         global = true
     )]
@@ -81,12 +82,13 @@ pub struct Global {
     #[arg(
         long,
         env = "SECTORWIRE_QUERY_ADDR",
+        display_order = 100,
         default_value = "http://127.0.0.1:50052",
         global = true
     )]
     pub query_addr: String,
     /// Machine-readable output: proto3 JSON, one object per line.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 100)]
     pub json: bool,
 }
 
@@ -248,7 +250,15 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error: {info}");
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are answers, not errors.
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
