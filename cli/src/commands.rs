@@ -25,11 +25,7 @@ use crate::{ChartArgs, FilterArgs, Global, ListFilter, ReadArgs};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn channel(addr: &str) -> anyhow::Result<Channel> {
-    let uri = if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    };
+    let uri = sectorwire_runtime::endpoint_uri(addr);
     tonic::transport::Endpoint::from_shared(uri.clone())
         .with_context(|| format!("invalid address {addr:?}"))?
         .connect_timeout(CONNECT_TIMEOUT)

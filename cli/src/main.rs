@@ -61,6 +61,10 @@ Global options (--ingest-addr, --query-addr, --json) go before or after the subc
 struct Cli {
     #[command(flatten)]
     global: Global,
+    /// `up`'s options, for `sectorwire` with no subcommand: parsed by clap
+    /// like `sectorwire up`'s, so both honour the same flags and variables.
+    #[command(flatten)]
+    up: up::UpArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -250,7 +254,7 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error: {info}");
     }));
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
             // `--help` and `--version` are answers, not errors.
@@ -279,6 +283,33 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Parses the command line. `up`'s options are accepted without a
+/// subcommand (that is `up`), but not before another subcommand, where they
+/// would be silently ignored. clap's `args_conflicts_with_subcommands`
+/// cannot say this: it would refuse the global options there too.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some((name, _)) = matches.subcommand() {
+        let misplaced = command
+            .get_arguments()
+            .filter(|arg| !arg.is_global_set())
+            .map(|arg| arg.get_id().as_str())
+            .find(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine));
+        if let Some(id) = misplaced {
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--{} is an option of `up`: it cannot come before `{name}`",
+                    id.replace('_', "-")
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
 fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -286,7 +317,7 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
     let g = cli.global;
-    let command = cli.command.unwrap_or(Command::Up(up::UpArgs::default()));
+    let command = cli.command.unwrap_or(Command::Up(cli.up));
     match command {
         Command::Up(args) => up::run(args).await.map(|()| exit::OK),
         Command::Ingest(args) => ingest::run(&g, &args).await,

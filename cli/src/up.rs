@@ -83,21 +83,6 @@ async fn load_examples(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-impl Default for UpArgs {
-    fn default() -> Self {
-        UpArgs {
-            data_dir: PathBuf::from(std::env::var("SECTORWIRE_DATA_DIR").unwrap_or_else(|_| "data".into())),
-            ingest_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            query_listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
-            demo: false,
-            log_format: match std::env::var("SECTORWIRE_LOG_FORMAT").as_deref() {
-                Ok("json") => LogFormat::Json,
-                _ => LogFormat::Pretty,
-            },
-        }
-    }
-}
-
 /// Runs both services until Ctrl-C or SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     init_tracing(args.log_format);

@@ -479,3 +479,14 @@ async fn ingest_streams_stdin_as_it_arrives() {
     assert_eq!(status.code(), Some(0));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_options_before_another_subcommand_are_refused() {
+    let out = run_binary(&["--demo", "list"], &[], None).await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("--demo is an option of `up`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
