@@ -151,8 +151,28 @@ impl ParseError {
     }
 }
 
+/// How the bytes were actually read once `ContentType::Auto` was resolved.
+/// Two requests read the same way from the same bytes parse identically, so
+/// the idempotency digest uses this rather than the caller's hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAs {
+    Text,
+    Html,
+    /// Sniffed as markup but yielding no blocks: read as text with tags removed.
+    StrippedHtml,
+}
+
 /// Parses one document. Caller hints override whatever the document says.
 pub fn parse(raw: &[u8], content_type: ContentType, hints: &Hints) -> Result<ParsedArticle, ParseError> {
+    parse_as(raw, content_type, hints).map(|(parsed, _)| parsed)
+}
+
+/// [`parse`], also telling how the content type was resolved.
+pub fn parse_as(
+    raw: &[u8],
+    content_type: ContentType,
+    hints: &Hints,
+) -> Result<(ParsedArticle, ReadAs), ParseError> {
     if raw.len() > MAX_INPUT_BYTES {
         return Err(ParseError::TooLarge {
             len: raw.len(),
@@ -173,14 +193,16 @@ pub fn parse(raw: &[u8], content_type: ContentType, hints: &Hints) -> Result<Par
     } else {
         plain::extract(&decoded)
     };
+    let mut read_as = if is_html { ReadAs::Html } else { ReadAs::Text };
     if is_html && content_type == ContentType::Auto && draft.paragraphs.is_empty() {
         // Sniffed markup that yields no blocks may be text with a few stray tags.
         let fallback = plain::extract(&text::strip_tags(&decoded));
         if !fallback.paragraphs.is_empty() {
             draft.paragraphs = fallback.paragraphs;
+            read_as = ReadAs::StrippedHtml;
         }
     }
-    finish(draft, hints)
+    finish(draft, hints).map(|parsed| (parsed, read_as))
 }
 
 /// Applies hints and the source-independent clean-up, and fills derived fields.
