@@ -16,6 +16,7 @@
 //! - [`feed`]: `ChangeFeedService.Subscribe`, reading the log at each
 //!   subscriber's pace, woken by the committer.
 
+pub mod admission;
 pub mod analyze;
 pub mod commit;
 pub mod feed;

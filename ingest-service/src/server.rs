@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use prost::Message;
 use sectorwire_proto::ingest::{
     change_feed_service_server::ChangeFeedServiceServer,
     ingest_articles_response,
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
+use crate::admission::{self, Admission};
 use crate::commit::{CommitError, Committer};
 use crate::feed::{Feed, FeedConfig};
 use crate::pipeline::{self, RejectError};
@@ -37,6 +39,11 @@ const STREAM_CHUNK: usize = 16;
 /// one stream to keep every core busy while earlier chunks wait for their flush. Results
 /// still go back in request order.
 const STREAM_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Default largest request message: the 16 MiB content limit plus metadata.
+pub const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024 + 64 * 1024;
+/// Default global budget of request bytes in flight.
+pub const DEFAULT_INFLIGHT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Everything the ingest service needs to run.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,12 +68,24 @@ pub struct IngestConfig {
     /// Concurrent requests per connection before shedding.
     #[arg(long, env = "SECTORWIRE_INGEST_CONCURRENCY", default_value_t = 512)]
     pub max_concurrent_requests: usize,
-    /// Largest accepted request message, in bytes.
-    #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = 32 * 1024 * 1024)]
+    /// Largest accepted request message, in bytes (an article's content is
+    /// at most 16 MiB; the rest is room for its metadata).
+    #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = DEFAULT_MAX_MESSAGE)]
     pub max_message_bytes: usize,
+    /// Request bytes being parsed, analysed or committed at once, across all
+    /// connections; past it new articles are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_INGEST_INFLIGHT_BYTES", default_value_t = DEFAULT_INFLIGHT_BYTES)]
+    pub max_inflight_bytes: usize,
     /// Change-feed messages buffered per subscriber.
     #[arg(long, env = "SECTORWIRE_FEED_BUFFER", default_value_t = 512)]
     pub feed_buffer: usize,
+    /// Change-feed bytes buffered per subscriber.
+    #[arg(long, env = "SECTORWIRE_FEED_BUFFER_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub feed_buffer_bytes: usize,
+    /// Change-feed subscribers served at once; more are refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_FEED_MAX_SUBSCRIBERS", default_value_t = 64)]
+    pub feed_max_subscribers: usize,
     /// How long a subscriber may leave its buffer full before it is
     /// disconnected (it then resumes by sequence), in milliseconds.
     #[arg(long, env = "SECTORWIRE_FEED_SLOW_TIMEOUT_MS", default_value_t = 30_000)]
@@ -81,8 +100,11 @@ impl IngestConfig {
             data_dir,
             queue_capacity: 4096,
             max_concurrent_requests: 512,
-            max_message_bytes: 32 * 1024 * 1024,
+            max_message_bytes: DEFAULT_MAX_MESSAGE,
+            max_inflight_bytes: DEFAULT_INFLIGHT_BYTES,
             feed_buffer: 512,
+            feed_buffer_bytes: 2 * 1024 * 1024,
+            feed_max_subscribers: 64,
             feed_slow_timeout_ms: 30_000,
         }
     }
@@ -90,6 +112,8 @@ impl IngestConfig {
     fn feed(&self) -> FeedConfig {
         FeedConfig {
             buffer: self.feed_buffer.max(1),
+            buffer_bytes: self.feed_buffer_bytes.max(1),
+            max_subscribers: self.feed_max_subscribers.max(1),
             slow_timeout: Duration::from_millis(self.feed_slow_timeout_ms.max(1)),
             ..FeedConfig::default()
         }
@@ -129,6 +153,7 @@ pub struct Ingest {
     /// threads time-sliced two cores; queued items now wait on the
     /// semaphore instead, and the work runs on as many threads as cores.
     cpu: Arc<tokio::sync::Semaphore>,
+    admission: Admission,
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
@@ -144,14 +169,18 @@ fn reject_status(error: RejectError) -> Status {
 
 fn commit_status(error: CommitError) -> Status {
     match error {
-        CommitError::Overloaded(_) => Status::resource_exhausted(error.to_string()),
+        CommitError::Overloaded(_) => {
+            sectorwire_proto::status::overloaded(error.to_string(), admission::RETRY_AFTER)
+        }
         CommitError::Closed => Status::unavailable(error.to_string()),
-        CommitError::Store(e) => Status::unavailable(format!("write not acknowledged, safe to retry: {e}")),
+        CommitError::Store(e) => {
+            sectorwire_proto::status::unavailable("write not acknowledged, safe to retry", &e)
+        }
     }
 }
 
 fn store_status(error: StoreError) -> Status {
-    Status::internal(error.to_string())
+    sectorwire_proto::status::internal("reading the store", &error)
 }
 
 /// Strips an AIP resource name prefix and checks the id's shape.
@@ -164,7 +193,7 @@ pub fn parse_article_id(raw: &str, field: &str) -> Result<String, Status> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(violations_status(
-            format!("invalid article id {raw:?}"),
+            format!("invalid article id {}", sectorwire_proto::status::echo(raw)),
             &[pipeline::Violation {
                 field: field.to_string(),
                 description: "must be an article id (1-128 letters, digits, '-' or '_') or articles/{id}"
@@ -177,10 +206,12 @@ pub fn parse_article_id(raw: &str, field: &str) -> Result<String, Status> {
 
 impl Ingest {
     /// Parses and analyses `requests` on one blocking thread under one CPU permit: a chunk
-    /// costs one thread hand-off instead of one per article.
+    /// costs one thread hand-off instead of one per article. Items already failed pass
+    /// through; items whose call deadline has passed are dropped unparsed.
     async fn prepare_all(
         &self,
-        requests: Vec<IngestArticleRequest>,
+        requests: Vec<Result<IngestArticleRequest, Status>>,
+        deadline: Option<Instant>,
     ) -> Result<Vec<Result<WriteOp, Status>>, Status> {
         let permit = self
             .cpu
@@ -192,38 +223,66 @@ impl Ingest {
             let _permit = permit;
             requests
                 .iter()
-                .map(|r| pipeline::prepare(r).map_err(reject_status))
+                .map(|r| {
+                    let r = r.as_ref().map_err(Clone::clone)?;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(admission::expired());
+                    }
+                    pipeline::prepare(r).map_err(reject_status)
+                })
                 .collect()
         })
         .await
-        .map_err(|e| Status::internal(format!("parser task failed: {e}")))
+        .map_err(|e| sectorwire_proto::status::internal("parser task failed", &e))
     }
 
-    /// Prepares `requests` and commits the valid ones as one group-commit job; one result per
-    /// request, in order. An invalid article fails alone. A failed commit fails every article
-    /// that reached it, and none of those was acknowledged, so retrying them is safe.
+    /// Admits, prepares and commits `requests`, the valid ones as one group-commit job;
+    /// one result per request, in order. An invalid or shed article fails alone. A failed
+    /// commit fails every article that reached it, and none of those was acknowledged, so
+    /// retrying them is safe. Work whose deadline passed is dropped before it is committed;
+    /// once committed it is reported like any other write.
     async fn ingest_many(
         &self,
         requests: Vec<IngestArticleRequest>,
+        deadline: Option<Instant>,
     ) -> Vec<Result<IngestArticleResponse, Status>> {
         if requests.is_empty() {
             return Vec::new();
         }
         let return_article: Vec<bool> = requests.iter().map(|r| r.return_article).collect();
-        let prepared = match self.prepare_all(requests).await {
+        // Held until the commit is answered: the prepared records live until then.
+        let mut permits = Vec::with_capacity(requests.len());
+        let admitted: Vec<Result<IngestArticleRequest, Status>> = requests
+            .into_iter()
+            .map(|r| {
+                if sectorwire_proto::codec::is_malformed(&r) {
+                    return Err(Status::invalid_argument(
+                        "not a valid IngestArticleRequest protobuf message",
+                    ));
+                }
+                let permit = self.admission.admit(r.encoded_len())?;
+                permits.push(permit);
+                Ok(r)
+            })
+            .collect();
+        let prepared = match self.prepare_all(admitted, deadline).await {
             Ok(prepared) => prepared,
             Err(status) => return return_article.iter().map(|_| Err(status.clone())).collect(),
         };
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
         let mut ids = Vec::with_capacity(prepared.len());
         let mut ops = Vec::with_capacity(prepared.len());
         for item in prepared {
-            ids.push(item.map(|op| {
+            ids.push(item.and_then(|op| {
+                if expired {
+                    return Err(admission::expired());
+                }
                 let id = match &op {
                     WriteOp::Upsert { article, .. } => article.id().to_string(),
                     WriteOp::Delete { id } => id.clone(),
                 };
                 ops.push(op);
-                id
+                Ok(id)
             }));
         }
         let mut outcomes = if ops.is_empty() {
@@ -235,6 +294,7 @@ impl Ingest {
                 .map(Vec::into_iter)
                 .map_err(commit_status)
         };
+        drop(permits);
         ids.into_iter()
             .zip(return_article)
             .map(|(id, return_article)| {
@@ -275,8 +335,12 @@ impl Ingest {
         })
     }
 
-    async fn ingest_one(&self, request: IngestArticleRequest) -> Result<IngestArticleResponse, Status> {
-        self.ingest_many(vec![request])
+    async fn ingest_one(
+        &self,
+        request: IngestArticleRequest,
+        deadline: Option<Instant>,
+    ) -> Result<IngestArticleResponse, Status> {
+        self.ingest_many(vec![request], deadline)
             .await
             .pop()
             .unwrap_or_else(|| Err(Status::internal("no result for the article")))
@@ -287,6 +351,7 @@ impl Ingest {
     async fn ingest_chunk(
         &self,
         chunk: Vec<(usize, Result<IngestArticleRequest, Status>)>,
+        deadline: Option<Instant>,
     ) -> Vec<Result<IngestArticlesResponse, Status>> {
         let mut indices = Vec::with_capacity(chunk.len());
         let mut requests = Vec::with_capacity(chunk.len());
@@ -298,14 +363,14 @@ impl Ingest {
                     requests.push(request);
                 }
                 Err(status) => {
-                    broken = Some(status);
+                    broken = Some(sectorwire_proto::status::from_transport(&status));
                     break;
                 }
             }
         }
         let mut out: Vec<Result<IngestArticlesResponse, Status>> = indices
             .into_iter()
-            .zip(self.ingest_many(requests).await)
+            .zip(self.ingest_many(requests, deadline).await)
             .map(|(index, result)| {
                 let result = match result {
                     Ok(ok) => ingest_articles_response::Result::Ok(ok),
@@ -350,7 +415,10 @@ impl IngestService for Ingest {
         &self,
         request: Request<IngestArticleRequest>,
     ) -> Result<Response<IngestArticleResponse>, Status> {
-        self.ingest_one(request.into_inner()).await.map(Response::new)
+        let deadline = admission::deadline(&request);
+        self.ingest_one(request.into_inner(), deadline)
+            .await
+            .map(Response::new)
     }
 
     type IngestArticlesStream = ResultStream<IngestArticlesResponse>;
@@ -360,13 +428,14 @@ impl IngestService for Ingest {
         request: Request<Streaming<IngestArticleRequest>>,
     ) -> Result<Response<Self::IngestArticlesStream>, Status> {
         let this = self.clone();
+        let deadline = admission::deadline(&request);
         let results = request
             .into_inner()
             .enumerate()
             .ready_chunks(STREAM_CHUNK)
             .map(move |chunk| {
                 let this = this.clone();
-                async move { this.ingest_chunk(chunk).await }
+                async move { this.ingest_chunk(chunk, deadline).await }
             })
             .buffered(STREAM_CHUNKS_IN_FLIGHT)
             .flat_map(futures::stream::iter);
@@ -447,6 +516,7 @@ pub async fn serve_store(
         committer,
         feed: feed.clone(),
         cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
+        admission: Admission::new(config.max_inflight_bytes),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -462,6 +532,7 @@ pub async fn serve_store(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .layer(sectorwire_proto::status::TransportStatusLayer)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(health_service)
         .add_service(reflection)

@@ -7,9 +7,13 @@
 //!   and used by [`json`] to print messages in the proto3 JSON mapping.
 //! - [`runtime`]: the plumbing both servers share (logging, shutdown signal),
 //!   kept here so the two binaries behave alike; [`status`]: how both report
-//!   bad input (INVALID_ARGUMENT with BadRequest field violations).
+//!   errors (bounded sizes, the right codes, no internal detail); [`codec`]:
+//!   how undecodable requests are reported; [`outbox`]: server-stream
+//!   buffers bounded in bytes with a slow-consumer cut-off.
 
+pub mod codec;
 pub mod json;
+pub mod outbox;
 pub mod runtime;
 pub mod status;
 

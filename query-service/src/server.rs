@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sectorwire_ingest::analyze::Sector;
 use sectorwire_proto::article::SectorInfo;
+use sectorwire_proto::outbox;
 use sectorwire_proto::query::{
     query_service_server::{QueryService, QueryServiceServer},
     ArticleOrder, BatchGetArticlesRequest, BatchGetArticlesResponse, Consistency, CountArticlesRequest,
@@ -43,6 +44,9 @@ pub const MAX_SEARCH_PAGE: usize = 100;
 pub const MAX_SEARCH_OFFSET: usize = 10_000;
 /// Most ids in one `BatchGetArticles`.
 pub const MAX_BATCH_GET: usize = 1000;
+/// Default byte budget of a list or search page: with the response's other
+/// fields it stays under the 4 MiB a default gRPC client accepts.
+pub const DEFAULT_PAGE_BYTES: usize = 3 * 1024 * 1024;
 /// How long a read waits for `min_sequence` when the call has no deadline.
 const DEFAULT_CONSISTENCY_WAIT: Duration = Duration::from_secs(5);
 
@@ -77,6 +81,25 @@ pub struct QueryConfig {
         default_value_t = 1024
     )]
     pub max_concurrent_requests: usize,
+    /// `WatchArticles` streams served at once; more are refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_QUERY_MAX_WATCHERS", default_value_t = 128)]
+    pub max_watchers: usize,
+    /// Encoded bytes buffered per watch stream (a larger article goes alone).
+    #[arg(long, env = "SECTORWIRE_QUERY_WATCH_BUFFER_BYTES", default_value_t = 1024 * 1024)]
+    pub watch_buffer_bytes: usize,
+    /// How long a watcher may leave its buffer full before it is cut off
+    /// with RESOURCE_EXHAUSTED (it resumes with `after_sequence`), in ms.
+    #[arg(
+        long,
+        env = "SECTORWIRE_QUERY_WATCH_SLOW_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub watch_slow_timeout_ms: u64,
+    /// Most encoded bytes of articles in one list or search page: a page
+    /// ends early, with a token, before the record that would pass it.
+    #[arg(long, env = "SECTORWIRE_QUERY_PAGE_BYTES", default_value_t = DEFAULT_PAGE_BYTES)]
+    pub page_bytes: usize,
 }
 
 impl QueryConfig {
@@ -87,6 +110,10 @@ impl QueryConfig {
             data_dir,
             ingest_addr,
             max_concurrent_requests: 1024,
+            max_watchers: 128,
+            watch_buffer_bytes: 1024 * 1024,
+            watch_slow_timeout_ms: 30_000,
+            page_bytes: DEFAULT_PAGE_BYTES,
         }
     }
 }
@@ -119,6 +146,8 @@ pub struct Query {
     model: Arc<ReadModel>,
     follow: Arc<FollowState>,
     shutdown: CancellationToken,
+    watchers: Arc<tokio::sync::Semaphore>,
+    config: Arc<QueryConfig>,
 }
 
 fn invalid(message: impl Into<String>, violations: &[Violation]) -> Status {
@@ -126,21 +155,32 @@ fn invalid(message: impl Into<String>, violations: &[Violation]) -> Status {
 }
 
 fn invalid_field(field: &str, description: impl Into<String>) -> Status {
-    let description = description.into();
-    invalid(
-        format!("{field}: {description}"),
-        &[Violation::new(field, description)],
-    )
+    sectorwire_proto::status::invalid_field(field, description)
 }
 
 fn model_status(error: ModelError) -> Status {
-    Status::internal(error.to_string())
+    sectorwire_proto::status::internal("reading the read model", &error)
 }
 
 fn index_status(error: IndexError) -> Status {
     match error {
         IndexError::Query(message) => invalid_field("query", message),
-        other => Status::internal(other.to_string()),
+        other => sectorwire_proto::status::internal("querying the search index", &other),
+    }
+}
+
+/// Search errors: tantivy accepts some queries it then cannot run (`body:*`
+/// needs a fast field); those are the caller's, and are reported without
+/// tantivy's own text.
+fn search_status(error: IndexError) -> Status {
+    match error {
+        IndexError::Tantivy(
+            tantivy::TantivyError::SchemaError(_) | tantivy::TantivyError::InvalidArgument(_),
+        ) => invalid_field(
+            "query",
+            "uses an operator a field does not support (e.g. field:* on a text field)",
+        ),
+        other => index_status(other),
     }
 }
 
@@ -355,7 +395,7 @@ impl QueryService for Query {
             .model
             .index()
             .search(&r.query, &filter, offset, size)
-            .map_err(index_status)?;
+            .map_err(search_status)?;
         let next = offset + page.hits.len();
         let next_page_token = if (next as u64) < page.total && page.hits.len() == size {
             PageToken {
@@ -526,11 +566,32 @@ impl QueryService for Query {
     ) -> Result<Response<Self::WatchArticlesStream>, Status> {
         let r = request.into_inner();
         let filter = validate_filter(r.filter.as_ref())?;
+        let slot = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            sectorwire_proto::status::overloaded(
+                format!(
+                    "at most {} watch streams at once; retry later",
+                    self.config.max_watchers
+                ),
+                Duration::from_secs(1),
+            )
+        })?;
         let model = self.model.clone();
         let mut last = r.after_sequence.unwrap_or_else(|| model.applied());
         let shutdown = self.shutdown.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_STEP);
+        let too_slow: outbox::TooSlow = Box::new(|after| {
+            tracing::warn!(after, "cutting off a slow watcher");
+            Status::resource_exhausted(format!(
+                "watcher too slow; watch again with after_sequence={after}"
+            ))
+        });
+        let bounds = outbox::Bounds {
+            messages: WATCH_STEP,
+            bytes: self.config.watch_buffer_bytes.max(1),
+            slow_timeout: Duration::from_millis(self.config.watch_slow_timeout_ms.max(1)),
+        };
+        let (mut tx, rx) = outbox::channel(bounds, last, too_slow);
         tokio::spawn(async move {
+            let _slot = slot;
             let mut applied = model.subscribe_applied();
             loop {
                 applied.borrow_and_update();
@@ -540,7 +601,7 @@ impl QueryService for Query {
                 {
                     Ok(page) => page,
                     Err(e) => {
-                        let _ = tx.send(Err(index_status(e))).await;
+                        tx.fail(index_status(e));
                         return;
                     }
                 };
@@ -552,13 +613,14 @@ impl QueryService for Query {
                                 article: Some(article),
                                 sequence,
                             };
-                            if tx.send(Ok(item)).await.is_err() {
-                                return;
+                            tokio::select! {
+                                () = shutdown.cancelled() => return,
+                                sent = tx.send(Ok(item), sequence) => if sent.is_err() { return },
                             }
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            let _ = tx.send(Err(model_status(e))).await;
+                            tx.fail(model_status(e));
                             return;
                         }
                     }
@@ -574,9 +636,7 @@ impl QueryService for Query {
                 }
             }
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(Response::new(Box::pin(rx)))
     }
 
     async fn list_sectors(
@@ -638,6 +698,8 @@ pub async fn serve(
         model: model.clone(),
         follow: state,
         shutdown: shutdown.clone(),
+        watchers: Arc::new(tokio::sync::Semaphore::new(config.max_watchers.max(1))),
+        config: Arc::new(config.clone()),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<QueryServiceServer<Query>>().await;
@@ -650,6 +712,7 @@ pub async fn serve(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
