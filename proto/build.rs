@@ -26,6 +26,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(PROTOS, ["."])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("sectorwire_descriptor.bin"), fds.encode_to_vec())?;
+    // Services are generated only with the `grpc` feature, so message-only users
+    // (the pure article pipeline) link no tonic.
+    let grpc = env::var_os("CARGO_FEATURE_GRPC").is_some();
 
     let mut types = BTreeSet::new();
     for file in &fds.file {
@@ -45,6 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fs::write(out.join("recover_impls.rs"), impls)?;
 
     tonic_prost_build::configure()
+        .build_client(grpc)
+        .build_server(grpc)
         .codec_path("crate::codec::ProtoCodec")
         .compile_fds(fds)?;
     Ok(())

@@ -11,8 +11,8 @@ use sectorwire_ingest::IngestConfig;
 use sectorwire_proto::ingest::{
     ingest_service_client::IngestServiceClient, ContentType, IngestArticleRequest,
 };
-use sectorwire_proto::runtime::shutdown_signal;
 use sectorwire_query::QueryConfig;
+use sectorwire_runtime::shutdown_signal;
 use tokio_util::sync::CancellationToken;
 
 /// Options of `up`.
@@ -68,17 +68,6 @@ async fn load_examples(addr: SocketAddr) -> anyhow::Result<()> {
         eprintln!("demo: {name} -> {} (sequence {})", ack.id, ack.sequence);
     }
     Ok(())
-}
-
-impl Default for UpArgs {
-    fn default() -> Self {
-        UpArgs {
-            data_dir: PathBuf::from(std::env::var("SECTORWIRE_DATA_DIR").unwrap_or_else(|_| "data".into())),
-            ingest_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            query_listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
-            demo: false,
-        }
-    }
 }
 
 /// Runs both services until Ctrl-C or SIGTERM.

@@ -98,14 +98,7 @@ impl IngestConfig {
         IngestConfig {
             listen,
             data_dir,
-            queue_capacity: 4096,
-            max_concurrent_requests: 512,
-            max_message_bytes: DEFAULT_MAX_MESSAGE,
-            max_inflight_bytes: DEFAULT_INFLIGHT_BYTES,
-            feed_buffer: 512,
-            feed_buffer_bytes: 2 * 1024 * 1024,
-            feed_max_subscribers: 64,
-            feed_slow_timeout_ms: 30_000,
+            ..sectorwire_runtime::clap_defaults()
         }
     }
 
@@ -181,27 +174,6 @@ fn commit_status(error: CommitError) -> Status {
 
 fn store_status(error: StoreError) -> Status {
     sectorwire_proto::status::internal("reading the store", &error)
-}
-
-/// Strips an AIP resource name prefix and checks the id's shape.
-pub fn parse_article_id(raw: &str, field: &str) -> Result<String, Status> {
-    let id = raw.trim().strip_prefix("articles/").unwrap_or(raw.trim());
-    if id.is_empty()
-        || id.len() > 128
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(violations_status(
-            format!("invalid article id {}", sectorwire_proto::status::echo(raw)),
-            &[pipeline::Violation {
-                field: field.to_string(),
-                description: "must be an article id (1-128 letters, digits, '-' or '_') or articles/{id}"
-                    .into(),
-            }],
-        ));
-    }
-    Ok(id.to_string())
 }
 
 impl Ingest {
@@ -446,7 +418,7 @@ impl IngestService for Ingest {
         &self,
         request: Request<DeleteArticleRequest>,
     ) -> Result<Response<DeleteArticleResponse>, Status> {
-        let id = parse_article_id(&request.into_inner().id, "id")?;
+        let id = sectorwire_proto::status::article_id(&request.into_inner().id, "id")?;
         let outcome = self
             .committer
             .submit(vec![WriteOp::Delete { id }])
@@ -542,7 +514,7 @@ pub async fn serve_store(
                 .max_encoding_message_size(max),
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
-        .serve_with_incoming_shutdown(sectorwire_proto::runtime::incoming(listener), {
+        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), {
             let shutdown = shutdown.clone();
             let health = health.clone();
             async move {

@@ -5,16 +5,20 @@
 //!   `protoc` is needed).
 //! - [`FILE_DESCRIPTOR_SET`]: the compiled schemas, served by gRPC reflection
 //!   and used by [`json`] to print messages in the proto3 JSON mapping.
-//! - [`runtime`]: the plumbing both servers share (logging, shutdown signal),
-//!   kept here so the two binaries behave alike; [`status`]: how both report
-//!   errors (bounded sizes, the right codes, no internal detail); [`codec`]:
-//!   how undecodable requests are reported; [`outbox`]: server-stream
-//!   buffers bounded in bytes with a slow-consumer cut-off.
+//! - [`status`] (feature `grpc`): how both services report errors (bounded
+//!   sizes, the right codes, no internal detail); [`codec`]: how undecodable
+//!   requests are reported; [`outbox`]: server-stream buffers bounded in
+//!   bytes with a slow-consumer cut-off.
+//!
+//! Without the default `grpc` feature the crate is messages only (prost), so
+//! pure code can build records without linking tonic.
 
+#[cfg(feature = "grpc")]
 pub mod codec;
 pub mod json;
+#[cfg(feature = "grpc")]
 pub mod outbox;
-pub mod runtime;
+#[cfg(feature = "grpc")]
 pub mod status;
 
 /// Generated code, nested by protobuf package so cross-package references
@@ -25,21 +29,21 @@ pub mod sectorwire {
     pub mod article {
         /// Version 1.
         pub mod v1 {
-            tonic::include_proto!("sectorwire.article.v1");
+            include!(concat!(env!("OUT_DIR"), "/sectorwire.article.v1.rs"));
         }
     }
     /// The write side.
     pub mod ingest {
         /// Version 1.
         pub mod v1 {
-            tonic::include_proto!("sectorwire.ingest.v1");
+            include!(concat!(env!("OUT_DIR"), "/sectorwire.ingest.v1.rs"));
         }
     }
     /// The read side.
     pub mod query {
         /// Version 1.
         pub mod v1 {
-            tonic::include_proto!("sectorwire.query.v1");
+            include!(concat!(env!("OUT_DIR"), "/sectorwire.query.v1.rs"));
         }
     }
 }

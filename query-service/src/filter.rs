@@ -2,7 +2,7 @@
 //! [`Filter`] or a list of field violations. Pure, so every rule is unit
 //! tested without a server.
 
-use sectorwire_ingest::analyze::Sector;
+use sectorwire_domain::Sector;
 use sectorwire_proto::query::ArticleFilter;
 
 pub use sectorwire_proto::status::Violation;
@@ -31,6 +31,29 @@ pub struct Filter {
     pub published_after: Option<i64>,
     /// Exclusive upper bound, seconds.
     pub published_before: Option<i64>,
+}
+
+impl Filter {
+    /// An explicit, versioned encoding of the filter for page-token digests.
+    /// Written out field by field rather than taken from `Debug`, whose format
+    /// carries no stability promise: tokens must survive upgrades.
+    pub fn stable_encoding(&self) -> String {
+        let list = |values: &[String]| values.join("\u{1e}");
+        let bound = |b: Option<i64>| b.map(|v| v.to_string()).unwrap_or_default();
+        [
+            "filter/v1".to_string(),
+            list(&self.sectors),
+            list(&self.countries),
+            self.country_pair.clone().unwrap_or_default(),
+            list(&self.entities),
+            list(&self.outlets),
+            list(&self.authors),
+            list(&self.languages),
+            bound(self.published_after),
+            bound(self.published_before),
+        ]
+        .join("\u{1f}")
+    }
 }
 
 fn is_country_code(s: &str) -> bool {

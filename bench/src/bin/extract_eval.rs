@@ -7,12 +7,12 @@
 //! positives and false negatives are counted over shingle multisets and normalised to
 //! sum to 1; precision and recall are averaged over pages (a page with nothing to score
 //! on one side is left out of that side's mean, as upstream does); F1 is taken of the
-//! two means. Only the public `sectorwire_ingest::parse` API is used, so this binary can
+//! two means. Only the public `sectorwire_article::parse` API is used, so this binary can
 //! live in any crate that depends on the library.
 
 use clap::Parser;
 use flate2::read::GzDecoder;
-use sectorwire_ingest::parse::{parse, ContentType, Hints};
+use sectorwire_article::parse::{parse, ContentType, Hints};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
