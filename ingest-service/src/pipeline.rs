@@ -2,6 +2,7 @@
 //! caller's metadata, parse, analyse, derive identity. Pure and synchronous
 //! (the server runs it on the blocking pool), so it is tested on plain values.
 
+use prost::Message;
 use sectorwire_proto::article::DatePrecision;
 use sectorwire_proto::ingest::{ArticleMetadata, ContentType as PbContentType, IngestArticleRequest};
 
@@ -93,8 +94,19 @@ fn hints(meta: &ArticleMetadata) -> Result<Hints, RejectError> {
     })
 }
 
+/// Largest stored record (the encoded `Article`: body, evidence, mentions),
+/// in bytes. A `GetArticle` answer then fits the 4 MiB a default gRPC client
+/// accepts; the 16 MiB input limit is for markup-heavy HTML, whose text is
+/// much smaller.
+pub const MAX_RECORD_BYTES: usize = 3 * 1024 * 1024;
+
 /// Parses and analyses one request into the store write it implies.
 pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
+    prepare_limited(request, MAX_RECORD_BYTES)
+}
+
+/// [`prepare`] with another record size limit (tests).
+pub fn prepare_limited(request: &IngestArticleRequest, max_record: usize) -> Result<WriteOp, RejectError> {
     let meta = request.metadata.clone().unwrap_or_default();
     let hints = hints(&meta)?;
     let content_type = match PbContentType::try_from(request.content_type) {
@@ -131,6 +143,15 @@ pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
         content_hash: record::content_hash(&request.content, &fingerprint),
         id,
     });
+    let size = article.encoded_len();
+    if size > max_record {
+        return Err(RejectError::Invalid(vec![Violation {
+            field: "content".into(),
+            description: format!(
+                "the article's record would be {size} bytes; at most {max_record} are stored"
+            ),
+        }]));
+    }
     Ok(WriteOp::Upsert {
         key,
         article: EncodedArticle::new(article),
@@ -140,6 +161,19 @@ pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_past_the_size_limit_are_refused() {
+        let body = "Exports of wheat rose as the ministry cut tariffs on grain. ".repeat(400);
+        let small = prepare_limited(&request(&body), 1_000_000).expect("fits");
+        assert!(matches!(small, WriteOp::Upsert { .. }));
+        let RejectError::Invalid(violations) = prepare_limited(&request(&body), 10_000).expect_err("too big");
+        assert_eq!(violations[0].field, "content");
+        assert!(
+            violations[0].description.contains("at most 10000"),
+            "{violations:?}"
+        );
+    }
 
     fn request(content: &str) -> IngestArticleRequest {
         IngestArticleRequest {
