@@ -79,6 +79,29 @@ pub struct IngestConfig {
     /// Change-feed messages buffered per subscriber.
     #[arg(long, env = "SECTORWIRE_FEED_BUFFER", default_value_t = 512)]
     pub feed_buffer: usize,
+    /// Connections open at once; past it new ones are closed on accept
+    /// (keep it under the process's file-descriptor limit).
+    #[arg(
+        long = "ingest-max-connections",
+        env = "SECTORWIRE_INGEST_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+    /// Time a new connection has to send the HTTP/2 preface, in ms.
+    #[arg(
+        long = "ingest-handshake-timeout-ms",
+        env = "SECTORWIRE_INGEST_HANDSHAKE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub handshake_timeout_ms: u64,
+    /// Age after which a connection is asked to go away (GOAWAY) once its
+    /// streams end, in seconds: idle connections last at most this long.
+    #[arg(
+        long = "ingest-max-connection-age-secs",
+        env = "SECTORWIRE_INGEST_MAX_CONNECTION_AGE_SECS",
+        default_value_t = 300
+    )]
+    pub max_connection_age_secs: u64,
     /// Change-feed bytes buffered per subscriber.
     #[arg(long, env = "SECTORWIRE_FEED_BUFFER_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub feed_buffer_bytes: usize,
@@ -506,6 +529,8 @@ pub async fn serve_store(
         .load_shed(true)
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
@@ -514,14 +539,23 @@ pub async fn serve_store(
                 .max_encoding_message_size(max),
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
-        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), {
-            let shutdown = shutdown.clone();
-            let health = health.clone();
-            async move {
-                shutdown.cancelled().await;
-                health.set_not_serving::<IngestServiceServer<Ingest>>().await;
-            }
-        })
+        .serve_with_incoming_shutdown(
+            sectorwire_runtime::incoming(
+                listener,
+                sectorwire_runtime::ConnLimits {
+                    max_connections: config.max_connections,
+                    handshake_timeout: Duration::from_millis(config.handshake_timeout_ms.max(1)),
+                },
+            ),
+            {
+                let shutdown = shutdown.clone();
+                let health = health.clone();
+                async move {
+                    shutdown.cancelled().await;
+                    health.set_not_serving::<IngestServiceServer<Ingest>>().await;
+                }
+            },
+        )
         .await;
     feed_shutdown.cancel();
     feed.wait_stopped().await;

@@ -68,6 +68,29 @@ pub struct QueryConfig {
         default_value_t = 1024
     )]
     pub max_concurrent_requests: usize,
+    /// Connections open at once; past it new ones are closed on accept
+    /// (keep it under the process's file-descriptor limit).
+    #[arg(
+        long = "query-max-connections",
+        env = "SECTORWIRE_QUERY_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+    /// Time a new connection has to send the HTTP/2 preface, in ms.
+    #[arg(
+        long = "query-handshake-timeout-ms",
+        env = "SECTORWIRE_QUERY_HANDSHAKE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub handshake_timeout_ms: u64,
+    /// Age after which a connection is asked to go away (GOAWAY) once its
+    /// streams end, in seconds: idle connections last at most this long.
+    #[arg(
+        long = "query-max-connection-age-secs",
+        env = "SECTORWIRE_QUERY_MAX_CONNECTION_AGE_SECS",
+        default_value_t = 300
+    )]
+    pub max_connection_age_secs: u64,
     /// `WatchArticles` streams served at once; more are refused with
     /// RESOURCE_EXHAUSTED.
     #[arg(long, env = "SECTORWIRE_QUERY_MAX_WATCHERS", default_value_t = 128)]
@@ -363,11 +386,23 @@ pub async fn serve(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
-        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            sectorwire_runtime::incoming(
+                listener,
+                sectorwire_runtime::ConnLimits {
+                    max_connections: config.max_connections,
+                    handshake_timeout: Duration::from_millis(config.handshake_timeout_ms.max(1)),
+                },
+            ),
+            shutdown.cancelled_owned(),
+        )
         .await;
     let _ = follower.await;
     if let Err(e) = model.flush() {
