@@ -11,6 +11,7 @@
 //! - [`store`]: opening sled stores alike on both sides.
 
 pub mod conn;
+pub mod service;
 pub mod store;
 
 pub use conn::{incoming, ConnLimits};
@@ -97,11 +98,7 @@ pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> 
     use tonic_health::pb::{
         health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
     };
-    let uri = if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    };
+    let uri = endpoint_uri(addr);
     let endpoint = tonic::transport::Endpoint::from_shared(uri.clone())
         .map_err(|_| HealthError::Address(addr.to_string()))?
         .connect_timeout(std::time::Duration::from_secs(3))
@@ -135,5 +132,15 @@ pub fn clap_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
         // Only a declaration error (a field with no default) gets here: a bug
         // in the program, not something a user can cause.
         Err(error) => panic!("configuration defaults do not parse: {error}"),
+    }
+}
+
+/// The URI a client connects to for `addr`: as given when it names a scheme,
+/// else `http://{addr}`, so `host:port` works wherever an address is asked.
+pub fn endpoint_uri(addr: &str) -> String {
+    if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
     }
 }
