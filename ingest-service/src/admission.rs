@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
+/// Least weight of one article: parsing and analysis allocate well beyond
+/// the input for small articles too, and with this floor the default budget
+/// also caps how many articles wait for a core (64 MiB / 64 KiB = 1024,
+/// well under a second of work), so latency stays bounded for small
+/// articles as well as memory for large ones.
+pub const MIN_WEIGHT: usize = 64 * 1024;
+
 /// How long a shed writer is told to wait before retrying.
 pub const RETRY_AFTER: Duration = Duration::from_millis(200);
 
@@ -35,7 +42,9 @@ impl Admission {
     /// request heavier than the whole budget waits for the budget to be
     /// empty rather than never running.
     pub fn admit(&self, weight: usize) -> Result<OwnedSemaphorePermit, Status> {
-        let weight = u32::try_from(weight).unwrap_or(u32::MAX).clamp(1, self.budget);
+        let weight = u32::try_from(weight.max(MIN_WEIGHT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.budget);
         self.bytes.clone().try_acquire_many_owned(weight).map_err(|_| {
             sectorwire_proto::status::overloaded(
                 format!(
@@ -89,16 +98,26 @@ mod tests {
 
     #[test]
     fn sheds_past_the_budget_and_admits_again_once_released() {
-        let admission = Admission::new(1000);
-        let a = admission.admit(600).expect("fits");
-        let err = admission.admit(600).expect_err("over budget");
+        let admission = Admission::new(10 * MIN_WEIGHT);
+        let a = admission.admit(6 * MIN_WEIGHT).expect("fits");
+        let err = admission.admit(6 * MIN_WEIGHT).expect_err("over budget");
         assert_eq!(err.code(), tonic::Code::ResourceExhausted);
-        assert_eq!(admission.in_flight(), 600);
+        assert_eq!(admission.in_flight(), 6 * MIN_WEIGHT);
         drop(a);
-        let big = admission.admit(5000).expect("heavier than the budget runs alone");
+        let big = admission
+            .admit(50 * MIN_WEIGHT)
+            .expect("heavier than the budget runs alone");
         assert!(admission.admit(1).is_err());
         drop(big);
         assert_eq!(admission.in_flight(), 0);
+    }
+
+    #[test]
+    fn small_articles_weigh_at_least_the_floor() {
+        let admission = Admission::new(4 * MIN_WEIGHT);
+        let held: Vec<_> = (0..4).map(|_| admission.admit(10).expect("fits")).collect();
+        assert!(admission.admit(10).is_err(), "the fifth small article is shed");
+        drop(held);
     }
 
     #[test]
