@@ -156,7 +156,9 @@ impl ParseError {
 /// the idempotency digest uses this rather than the caller's hint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadAs {
+    /// As plain text.
     Text,
+    /// As HTML.
     Html,
     /// Sniffed as markup but yielding no blocks: read as text with tags removed.
     StrippedHtml,
