@@ -3,23 +3,26 @@
 //! or dead subscriber never blocks writers. Writers only bump a `watch` of the
 //! log head; idle streams wait on it and send heartbeats.
 //!
-//! Memory per subscriber is bounded by its channel. A subscriber that does not
-//! drain it within [`FeedConfig::slow_timeout`] is disconnected with
-//! RESOURCE_EXHAUSTED and resumes by sequence.
+//! Memory is bounded: at most [`FeedConfig::max_subscribers`] streams (more
+//! are refused with RESOURCE_EXHAUSTED and a retry hint), each buffering at
+//! most [`FeedConfig::buffer_bytes`]. A subscriber that does not drain its
+//! buffer within [`FeedConfig::slow_timeout`] is disconnected with
+//! RESOURCE_EXHAUSTED, delivered ahead of what was buffered, and resumes by
+//! sequence.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use sectorwire_proto::article::{ChangeEvent, ChangeKind};
 use sectorwire_proto::ingest::{
     change_feed_service_server::ChangeFeedService, subscribe_response, Heartbeat, SubscribeRequest,
     SubscribeResponse,
 };
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio_stream::{wrappers::ReceiverStream, Stream};
+use sectorwire_proto::outbox;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
@@ -33,6 +36,10 @@ pub struct FeedConfig {
     pub read_batch: usize,
     /// Messages buffered per subscriber.
     pub buffer: usize,
+    /// Encoded bytes buffered per subscriber (a larger record goes alone).
+    pub buffer_bytes: usize,
+    /// Subscribers served at once.
+    pub max_subscribers: usize,
     /// Default idle time between heartbeats.
     pub heartbeat: Duration,
     /// How long a full subscriber buffer may stay full before disconnecting.
@@ -44,6 +51,8 @@ impl Default for FeedConfig {
         FeedConfig {
             read_batch: 256,
             buffer: 512,
+            buffer_bytes: 2 * 1024 * 1024,
+            max_subscribers: 64,
             heartbeat: Duration::from_secs(5),
             slow_timeout: Duration::from_secs(30),
         }
@@ -57,6 +66,7 @@ pub struct Feed {
     head: watch::Receiver<u64>,
     config: FeedConfig,
     subscribers: Arc<AtomicU32>,
+    slots: Arc<Semaphore>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -72,8 +82,9 @@ impl Feed {
         Feed {
             store,
             head,
-            config,
             subscribers: Arc::new(AtomicU32::new(0)),
+            slots: Arc::new(Semaphore::new(config.max_subscribers.max(1))),
+            config,
             shutdown,
             tasks: TaskTracker::new(),
         }
@@ -127,9 +138,10 @@ async fn pump(
     feed: Feed,
     mut next_after: u64,
     heartbeat: Duration,
-    tx: mpsc::Sender<Result<SubscribeResponse, Status>>,
-    cut_off: oneshot::Sender<Status>,
+    mut tx: outbox::Sender<SubscribeResponse>,
+    slot: OwnedSemaphorePermit,
 ) {
+    let _slot = slot;
     let _guard = SubscriberGuard(feed.subscribers.clone());
     let mut head = feed.head.clone();
     'follow: loop {
@@ -143,10 +155,10 @@ async fn pump(
                     events
                 }
                 Err(error) => {
-                    tracing::error!(%error, "change feed read failed");
-                    let _ = tx
-                        .send(Err(Status::internal(format!("change log read failed: {error}"))))
-                        .await;
+                    tx.fail(sectorwire_proto::status::internal(
+                        "change log read failed",
+                        &error,
+                    ));
                     return;
                 }
             };
@@ -168,9 +180,10 @@ async fn pump(
                         continue 'follow;
                     }
                     Err(error) => {
-                        let _ = tx
-                            .send(Err(Status::internal(format!("change log read failed: {error}"))))
-                            .await;
+                        tx.fail(sectorwire_proto::status::internal(
+                            "change log read failed",
+                            &error,
+                        ));
                         return;
                     }
                 };
@@ -179,18 +192,9 @@ async fn pump(
                 };
                 tokio::select! {
                     () = feed.shutdown.cancelled() => return,
-                    sent = tx.send_timeout(Ok(message), feed.config.slow_timeout) => match sent {
+                    sent = tx.send(Ok(message), sequence) => match sent {
                         Ok(()) => next_after = sequence,
-                        Err(mpsc::error::SendTimeoutError::Closed(_)) => return,
-                        Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                            tracing::warn!(after = next_after, "disconnecting slow change-feed subscriber");
-                            // The buffer is full, so the status goes out of
-                            // band: the client gets it after what is buffered.
-                            let _ = cut_off.send(Status::resource_exhausted(format!(
-                                "subscriber too slow; resubscribe with after_sequence={next_after}"
-                            )));
-                            return;
-                        }
+                        Err(_) => return,
                     },
                 }
             }
@@ -206,7 +210,7 @@ async fn pump(
                         head_sequence: known_head,
                     })),
                 };
-                if tx.try_send(Ok(beat)).is_err() && tx.is_closed() {
+                if tx.try_send(Ok(beat), next_after).is_err() {
                     return;
                 }
             }
@@ -234,14 +238,30 @@ impl ChangeFeedService for Feed {
             0 => self.config.heartbeat,
             ms => Duration::from_millis(u64::from(ms).clamp(10, 60_000)),
         };
-        let (tx, rx) = mpsc::channel(self.config.buffer.max(1));
-        let (cut_off, cut_off_rx) = oneshot::channel::<Status>();
+        let slot = self.slots.clone().try_acquire_owned().map_err(|_| {
+            sectorwire_proto::status::overloaded(
+                format!(
+                    "the change feed serves at most {} subscribers; retry later",
+                    self.config.max_subscribers
+                ),
+                Duration::from_secs(1),
+            )
+        })?;
+        let too_slow: outbox::TooSlow = Box::new(|after| {
+            tracing::warn!(after, "disconnecting slow change-feed subscriber");
+            Status::resource_exhausted(format!(
+                "subscriber too slow; resubscribe with after_sequence={after}"
+            ))
+        });
+        let bounds = outbox::Bounds {
+            messages: self.config.buffer,
+            bytes: self.config.buffer_bytes,
+            slow_timeout: self.config.slow_timeout,
+        };
+        let (tx, rx) = outbox::channel(bounds, request.after_sequence, too_slow);
         self.subscribers.fetch_add(1, Ordering::Relaxed);
         self.tasks
-            .spawn(pump(self.clone(), request.after_sequence, heartbeat, tx, cut_off));
-        // Buffered messages first, then the cut-off status if there is one.
-        let stream = ReceiverStream::new(rx)
-            .chain(futures::stream::once(cut_off_rx).filter_map(|cut| async move { cut.ok().map(Err) }));
-        Ok(Response::new(Box::pin(stream)))
+            .spawn(pump(self.clone(), request.after_sequence, heartbeat, tx, slot));
+        Ok(Response::new(Box::pin(rx)))
     }
 }

@@ -187,6 +187,19 @@ pub fn prepare_within(
 mod tests {
     use super::*;
 
+    #[test]
+    fn records_past_the_size_limit_are_refused() {
+        let body = "Exports of wheat rose as the ministry cut tariffs on grain. ".repeat(400);
+        let small = prepare_within(&request(&body), 1_000_000).expect("fits");
+        assert!(matches!(small, WriteOp::Upsert { .. }));
+        let RejectError::Invalid(violations) = prepare_within(&request(&body), 10_000).expect_err("too big");
+        assert_eq!(violations[0].field, "content");
+        assert!(
+            violations[0].description.contains("10000-byte limit"),
+            "{violations:?}"
+        );
+    }
+
     fn request(content: &str) -> IngestArticleRequest {
         IngestArticleRequest {
             content: content.as_bytes().to_vec(),

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use prost::Message;
 use sectorwire_proto::ingest::{
     change_feed_service_server::ChangeFeedServiceServer,
     ingest_articles_response,
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
+use crate::admission::{self, Admission};
 use crate::commit::{CommitError, Committer, WriteHealth};
 use crate::feed::{Feed, FeedConfig};
 use crate::pipeline::{self, RejectError};
@@ -37,6 +39,11 @@ const STREAM_CHUNK: usize = 16;
 /// one stream to keep every core busy while earlier chunks wait for their flush. Results
 /// still go back in request order.
 const STREAM_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Default largest request message: the 16 MiB content limit plus metadata.
+pub const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024 + 64 * 1024;
+/// Default global budget of request bytes in flight.
+pub const DEFAULT_INFLIGHT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Everything the ingest service needs to run.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,9 +68,14 @@ pub struct IngestConfig {
     /// Concurrent requests per connection before shedding.
     #[arg(long, env = "SECTORWIRE_INGEST_CONCURRENCY", default_value_t = 512)]
     pub max_concurrent_requests: usize,
-    /// Largest accepted request message, in bytes.
-    #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = 32 * 1024 * 1024)]
+    /// Largest accepted request message, in bytes (an article's content is
+    /// at most 16 MiB; the rest is room for its metadata).
+    #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = DEFAULT_MAX_MESSAGE)]
     pub max_message_bytes: usize,
+    /// Request bytes being parsed, analysed or committed at once, across all
+    /// connections; past it new articles are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_INGEST_INFLIGHT_BYTES", default_value_t = DEFAULT_INFLIGHT_BYTES)]
+    pub max_inflight_bytes: usize,
     /// Change-feed messages buffered per subscriber.
     #[arg(long, env = "SECTORWIRE_FEED_BUFFER", default_value_t = 512)]
     pub feed_buffer: usize,
@@ -72,6 +84,36 @@ pub struct IngestConfig {
     /// query replicas must rebuild. Without it such a store is refused.
     #[arg(long, env = "SECTORWIRE_ACCEPT_DATA_LOSS")]
     pub accept_data_loss: bool,
+    /// Connections open at once; past it new ones are closed on accept
+    /// (keep it under the process's file-descriptor limit).
+    #[arg(
+        long = "ingest-max-connections",
+        env = "SECTORWIRE_INGEST_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+    /// Time a new connection has to send the HTTP/2 preface, in ms.
+    #[arg(
+        long = "ingest-handshake-timeout-ms",
+        env = "SECTORWIRE_INGEST_HANDSHAKE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub handshake_timeout_ms: u64,
+    /// Age after which a connection is asked to go away (GOAWAY) once its
+    /// streams end, in seconds: idle connections last at most this long.
+    #[arg(
+        long = "ingest-max-connection-age-secs",
+        env = "SECTORWIRE_INGEST_MAX_CONNECTION_AGE_SECS",
+        default_value_t = 300
+    )]
+    pub max_connection_age_secs: u64,
+    /// Change-feed bytes buffered per subscriber.
+    #[arg(long, env = "SECTORWIRE_FEED_BUFFER_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub feed_buffer_bytes: usize,
+    /// Change-feed subscribers served at once; more are refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_FEED_MAX_SUBSCRIBERS", default_value_t = 64)]
+    pub feed_max_subscribers: usize,
     /// How long a subscriber may leave its buffer full before it is
     /// disconnected (it then resumes by sequence), in milliseconds.
     #[arg(long, env = "SECTORWIRE_FEED_SLOW_TIMEOUT_MS", default_value_t = 30_000)]
@@ -91,6 +133,8 @@ impl IngestConfig {
     fn feed(&self) -> FeedConfig {
         FeedConfig {
             buffer: self.feed_buffer.max(1),
+            buffer_bytes: self.feed_buffer_bytes.max(1),
+            max_subscribers: self.feed_max_subscribers.max(1),
             slow_timeout: Duration::from_millis(self.feed_slow_timeout_ms.max(1)),
             ..FeedConfig::default()
         }
@@ -135,6 +179,7 @@ pub struct Ingest {
     /// Largest record accepted: [`pipeline::MAX_RECORD_BYTES`], or less when this server's
     /// message limit is lower, so every stored record fits in a feed event and a reply.
     max_record_bytes: usize,
+    admission: Admission,
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
@@ -150,9 +195,13 @@ fn reject_status(error: RejectError) -> Status {
 
 fn commit_status(error: CommitError) -> Status {
     match error {
-        CommitError::Overloaded(_) => Status::resource_exhausted(error.to_string()),
+        CommitError::Overloaded(_) => {
+            sectorwire_proto::status::overloaded(error.to_string(), admission::RETRY_AFTER)
+        }
         CommitError::Closed => Status::unavailable(error.to_string()),
-        CommitError::Store(e) => Status::unavailable(format!("write not acknowledged, safe to retry: {e}")),
+        CommitError::Store(e) => {
+            sectorwire_proto::status::unavailable("write not acknowledged, safe to retry", &e)
+        }
         CommitError::Recovering(_) => {
             Status::unavailable(format!("write not acknowledged, retry later: {error}"))
         }
@@ -160,15 +209,17 @@ fn commit_status(error: CommitError) -> Status {
 }
 
 fn store_status(error: StoreError) -> Status {
-    Status::internal(error.to_string())
+    sectorwire_proto::status::internal("reading the store", &error)
 }
 
 impl Ingest {
     /// Parses and analyses `requests` on one blocking thread under one CPU permit: a chunk
-    /// costs one thread hand-off instead of one per article.
+    /// costs one thread hand-off instead of one per article. Items already failed pass
+    /// through; items whose call deadline has passed are dropped unparsed.
     async fn prepare_all(
         &self,
-        requests: Vec<IngestArticleRequest>,
+        requests: Vec<Result<IngestArticleRequest, Status>>,
+        deadline: Option<Instant>,
     ) -> Result<Vec<Result<WriteOp, Status>>, Status> {
         let permit = self
             .cpu
@@ -181,38 +232,66 @@ impl Ingest {
             let _permit = permit;
             requests
                 .iter()
-                .map(|r| pipeline::prepare_within(r, limit).map_err(reject_status))
+                .map(|r| {
+                    let r = r.as_ref().map_err(Clone::clone)?;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(admission::expired());
+                    }
+                    pipeline::prepare_within(r, limit).map_err(reject_status)
+                })
                 .collect()
         })
         .await
-        .map_err(|e| Status::internal(format!("parser task failed: {e}")))
+        .map_err(|e| sectorwire_proto::status::internal("parser task failed", &e))
     }
 
-    /// Prepares `requests` and commits the valid ones as one group-commit job; one result per
-    /// request, in order. An invalid article fails alone. A failed commit fails every article
-    /// that reached it, and none of those was acknowledged, so retrying them is safe.
+    /// Admits, prepares and commits `requests`, the valid ones as one group-commit job;
+    /// one result per request, in order. An invalid or shed article fails alone. A failed
+    /// commit fails every article that reached it, and none of those was acknowledged, so
+    /// retrying them is safe. Work whose deadline passed is dropped before it is committed;
+    /// once committed it is reported like any other write.
     async fn ingest_many(
         &self,
         requests: Vec<IngestArticleRequest>,
+        deadline: Option<Instant>,
     ) -> Vec<Result<IngestArticleResponse, Status>> {
         if requests.is_empty() {
             return Vec::new();
         }
         let return_article: Vec<bool> = requests.iter().map(|r| r.return_article).collect();
-        let prepared = match self.prepare_all(requests).await {
+        // Held until the commit is answered: the prepared records live until then.
+        let mut permits = Vec::with_capacity(requests.len());
+        let admitted: Vec<Result<IngestArticleRequest, Status>> = requests
+            .into_iter()
+            .map(|r| {
+                if sectorwire_proto::codec::is_malformed(&r) {
+                    return Err(Status::invalid_argument(
+                        "not a valid IngestArticleRequest protobuf message",
+                    ));
+                }
+                let permit = self.admission.admit(r.encoded_len())?;
+                permits.push(permit);
+                Ok(r)
+            })
+            .collect();
+        let prepared = match self.prepare_all(admitted, deadline).await {
             Ok(prepared) => prepared,
             Err(status) => return return_article.iter().map(|_| Err(status.clone())).collect(),
         };
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
         let mut ids = Vec::with_capacity(prepared.len());
         let mut ops = Vec::with_capacity(prepared.len());
         for item in prepared {
-            ids.push(item.map(|op| {
+            ids.push(item.and_then(|op| {
+                if expired {
+                    return Err(admission::expired());
+                }
                 let id = match &op {
                     WriteOp::Upsert { article, .. } => article.id().to_string(),
                     WriteOp::Delete { id } => id.clone(),
                 };
                 ops.push(op);
-                id
+                Ok(id)
             }));
         }
         let mut outcomes = if ops.is_empty() {
@@ -224,6 +303,7 @@ impl Ingest {
                 .map(Vec::into_iter)
                 .map_err(commit_status)
         };
+        drop(permits);
         ids.into_iter()
             .zip(return_article)
             .map(|(id, return_article)| {
@@ -264,8 +344,12 @@ impl Ingest {
         })
     }
 
-    async fn ingest_one(&self, request: IngestArticleRequest) -> Result<IngestArticleResponse, Status> {
-        self.ingest_many(vec![request])
+    async fn ingest_one(
+        &self,
+        request: IngestArticleRequest,
+        deadline: Option<Instant>,
+    ) -> Result<IngestArticleResponse, Status> {
+        self.ingest_many(vec![request], deadline)
             .await
             .pop()
             .unwrap_or_else(|| Err(Status::internal("no result for the article")))
@@ -276,6 +360,7 @@ impl Ingest {
     async fn ingest_chunk(
         &self,
         chunk: Vec<(usize, Result<IngestArticleRequest, Status>)>,
+        deadline: Option<Instant>,
     ) -> Vec<Result<IngestArticlesResponse, Status>> {
         let mut indices = Vec::with_capacity(chunk.len());
         let mut requests = Vec::with_capacity(chunk.len());
@@ -287,14 +372,14 @@ impl Ingest {
                     requests.push(request);
                 }
                 Err(status) => {
-                    broken = Some(status);
+                    broken = Some(sectorwire_proto::status::from_transport(&status));
                     break;
                 }
             }
         }
         let mut out: Vec<Result<IngestArticlesResponse, Status>> = indices
             .into_iter()
-            .zip(self.ingest_many(requests).await)
+            .zip(self.ingest_many(requests, deadline).await)
             .map(|(index, result)| {
                 let result = match result {
                     Ok(ok) => ingest_articles_response::Result::Ok(ok),
@@ -339,7 +424,10 @@ impl IngestService for Ingest {
         &self,
         request: Request<IngestArticleRequest>,
     ) -> Result<Response<IngestArticleResponse>, Status> {
-        self.ingest_one(request.into_inner()).await.map(Response::new)
+        let deadline = admission::deadline(&request);
+        self.ingest_one(request.into_inner(), deadline)
+            .await
+            .map(Response::new)
     }
 
     type IngestArticlesStream = ResultStream<IngestArticlesResponse>;
@@ -349,13 +437,14 @@ impl IngestService for Ingest {
         request: Request<Streaming<IngestArticleRequest>>,
     ) -> Result<Response<Self::IngestArticlesStream>, Status> {
         let this = self.clone();
+        let deadline = admission::deadline(&request);
         let results = request
             .into_inner()
             .enumerate()
             .ready_chunks(STREAM_CHUNK)
             .map(move |chunk| {
                 let this = this.clone();
-                async move { this.ingest_chunk(chunk).await }
+                async move { this.ingest_chunk(chunk, deadline).await }
             })
             .buffered(STREAM_CHUNKS_IN_FLIGHT)
             .flat_map(futures::stream::iter);
@@ -452,6 +541,7 @@ pub async fn serve_store(
                 .max_message_bytes
                 .saturating_sub(pipeline::MESSAGE_ENVELOPE),
         ),
+        admission: Admission::new(config.max_inflight_bytes),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -490,7 +580,10 @@ pub async fn serve_store(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .layer(sectorwire_proto::status::TransportStatusLayer)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
@@ -499,14 +592,23 @@ pub async fn serve_store(
                 .max_encoding_message_size(max),
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
-        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), {
-            let shutdown = shutdown.clone();
-            let health = health.clone();
-            async move {
-                shutdown.cancelled().await;
-                health.set_not_serving::<IngestServiceServer<Ingest>>().await;
-            }
-        })
+        .serve_with_incoming_shutdown(
+            sectorwire_runtime::incoming(
+                listener,
+                sectorwire_runtime::ConnLimits {
+                    max_connections: config.max_connections,
+                    handshake_timeout: Duration::from_millis(config.handshake_timeout_ms.max(1)),
+                },
+            ),
+            {
+                let shutdown = shutdown.clone();
+                let health = health.clone();
+                async move {
+                    shutdown.cancelled().await;
+                    health.set_not_serving::<IngestServiceServer<Ingest>>().await;
+                }
+            },
+        )
         .await;
     feed_shutdown.cancel();
     feed.wait_stopped().await;

@@ -5,14 +5,20 @@
 //!   `protoc` is needed).
 //! - [`FILE_DESCRIPTOR_SET`]: the compiled schemas, served by gRPC reflection
 //!   and used by [`json`] to print messages in the proto3 JSON mapping.
-//! - [`status`] (feature `grpc`): how both services report bad input
-//!   (INVALID_ARGUMENT with BadRequest field violations).
+//! - [`status`] (feature `grpc`): how both services report errors (bounded
+//!   sizes, the right codes, no internal detail); [`codec`]: how undecodable
+//!   requests are reported; [`outbox`]: server-stream buffers bounded in
+//!   bytes with a slow-consumer cut-off.
 //!
 //! Without the default `grpc` feature the crate is messages only (prost), so
 //! pure code can build records without linking tonic.
 #![deny(missing_docs)]
 
+#[cfg(feature = "grpc")]
+pub mod codec;
 pub mod json;
+#[cfg(feature = "grpc")]
+pub mod outbox;
 #[cfg(feature = "grpc")]
 pub mod status;
 

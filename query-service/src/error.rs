@@ -71,6 +71,14 @@ impl From<IndexError> for QueryError {
         match error {
             // The user's query text is the only index error a caller can fix.
             IndexError::Query(message) => QueryError::field("query", message),
+            // tantivy parses some queries it then cannot run (`body:*` needs
+            // a fast field): the caller's to fix, told without tantivy's text.
+            IndexError::Tantivy(
+                tantivy::TantivyError::SchemaError(_) | tantivy::TantivyError::InvalidArgument(_),
+            ) => QueryError::field(
+                "query",
+                "uses an operator a field does not support (e.g. field:* on a text field)",
+            ),
             other => QueryError::Index(other),
         }
     }
@@ -84,7 +92,9 @@ impl From<QueryError> for Status {
             }
             QueryError::NotFound(_) => Status::not_found(error.to_string()),
             QueryError::Behind { .. } | QueryError::ShuttingDown => Status::unavailable(error.to_string()),
-            QueryError::Overloaded(_) => Status::resource_exhausted(error.to_string()),
+            QueryError::Overloaded(_) => {
+                sectorwire_proto::status::overloaded(error.to_string(), std::time::Duration::from_millis(100))
+            }
             QueryError::Model(_) | QueryError::Index(_) => {
                 // The detail goes to the log only: storage messages mean nothing
                 // to a client and may say more than it should see.

@@ -87,7 +87,7 @@ fn strings(
             Some(v) => out.push(v),
             None => violations.push(Violation::new(
                 format!("{field}[{i}]"),
-                format!("{value:?} is not {expected}"),
+                format!("{} is not {expected}", sectorwire_proto::status::echo(value)),
             )),
         }
     }
@@ -96,6 +96,25 @@ fn strings(
 
 fn lower_non_empty(s: &str) -> Option<String> {
     (!s.is_empty() && s.len() <= 256).then(|| s.to_lowercase())
+}
+
+/// Seconds of a filter bound, under the rule ingest applies to
+/// `published_at`: 0001-01-01..=9999-12-31 with nanos in 0..1e9, so a filter
+/// can name only instants a stored article can have.
+fn timestamp(
+    value: Option<&prost_types::Timestamp>,
+    field: &str,
+    violations: &mut Vec<Violation>,
+) -> Option<i64> {
+    let t = value?;
+    if !(-62_135_596_800..=253_402_300_799).contains(&t.seconds) || !(0..1_000_000_000).contains(&t.nanos) {
+        violations.push(Violation::new(
+            field,
+            "timestamp out of range (0001-01-01 to 9999-12-31, nanos 0 to 999999999)",
+        ));
+        return None;
+    }
+    Some(t.seconds)
 }
 
 /// Validates and normalises a filter.
@@ -163,8 +182,16 @@ pub fn validate(filter: Option<&ArticleFilter>) -> Result<Filter, Vec<Violation>
         |s| (s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())).then(|| s.to_ascii_lowercase()),
         "an ISO 639-1 code",
     );
-    let published_after = f.published_after.map(|t| t.seconds);
-    let published_before = f.published_before.map(|t| t.seconds);
+    let published_after = timestamp(
+        f.published_after.as_ref(),
+        "filter.published_after",
+        &mut violations,
+    );
+    let published_before = timestamp(
+        f.published_before.as_ref(),
+        "filter.published_before",
+        &mut violations,
+    );
     if let (Some(a), Some(b)) = (published_after, published_before) {
         if a >= b {
             violations.push(Violation::new(
@@ -234,5 +261,36 @@ mod tests {
                 "filter.published_before"
             ]
         );
+    }
+
+    #[test]
+    fn rejects_timestamps_ingest_rejects() {
+        for (seconds, nanos) in [(0, -1), (0, 1_000_000_000), (i64::MAX, 0), (-62_135_596_801, 0)] {
+            let v = validate(Some(&ArticleFilter {
+                published_after: Some(prost_types::Timestamp { seconds, nanos }),
+                ..Default::default()
+            }))
+            .unwrap_err();
+            assert_eq!(v[0].field, "filter.published_after", "{seconds} {nanos}");
+        }
+        let ok = validate(Some(&ArticleFilter {
+            published_before: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 999_999_999,
+            }),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(ok.published_before, Some(1_700_000_000));
+    }
+
+    #[test]
+    fn echoes_at_most_a_bounded_part_of_a_bad_value() {
+        let v = validate(Some(&ArticleFilter {
+            countries: vec!["x".repeat(60_000)],
+            ..Default::default()
+        }))
+        .unwrap_err();
+        assert!(v[0].description.len() < 200, "{}", v[0].description.len());
     }
 }

@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use prost::Message;
 use sectorwire_domain::Sector;
 use sectorwire_proto::article::{Article, SectorInfo};
+use sectorwire_proto::outbox;
 use sectorwire_proto::query::{
     BatchGetArticlesResponse, CountArticlesResponse, Facet, FacetCount, GetCountryPairResponse,
     ListArticlesResponse, SearchArticlesResponse, SearchHit, SectorSeries, TimelinePoint,
@@ -86,6 +88,8 @@ pub struct ReaderLimits {
     pub heavy_reads: usize,
     /// Expensive reads allowed to wait for a slot before more are shed.
     pub heavy_queue: usize,
+    /// Most encoded article bytes in one list or search page.
+    pub page_bytes: usize,
 }
 
 impl Default for ReaderLimits {
@@ -95,6 +99,7 @@ impl Default for ReaderLimits {
             point_reads: cores * 4,
             heavy_reads: cores,
             heavy_queue: 256,
+            page_bytes: crate::server::DEFAULT_PAGE_BYTES,
         }
     }
 }
@@ -104,6 +109,7 @@ pub struct Reader {
     model: Arc<ReadModel>,
     point: Lane,
     heavy: Lane,
+    page_bytes: usize,
 }
 
 impl Reader {
@@ -113,6 +119,7 @@ impl Reader {
             model,
             point: Lane::new("point read", limits.point_reads, limits.point_reads * 64),
             heavy: Lane::new("search and listing", limits.heavy_reads, limits.heavy_queue),
+            page_bytes: limits.page_bytes.max(1),
         }
     }
 
@@ -160,12 +167,25 @@ impl Reader {
     /// Several articles; ids not in the replica are listed as missing.
     pub async fn batch_get(&self, ids: Vec<String>) -> Result<BatchGetArticlesResponse, QueryError> {
         let model = self.model.clone();
+        let budget = self.page_bytes;
         self.point
             .run(move || {
                 let mut response = BatchGetArticlesResponse::default();
+                let mut bytes = 0;
                 for id in ids {
                     match model.get(&id)? {
-                        Some(article) => response.articles.push(article),
+                        Some(article) => {
+                            bytes += article.encoded_len();
+                            if bytes > budget && !response.articles.is_empty() {
+                                return Err(QueryError::field(
+                                    "ids",
+                                    format!(
+                                        "the articles named exceed the {budget}-byte response budget; ask for fewer"
+                                    ),
+                                ));
+                            }
+                            response.articles.push(article);
+                        }
                         None => response.missing_ids.push(id),
                     }
                 }
@@ -177,29 +197,41 @@ impl Reader {
     /// One page of a listing.
     pub async fn list(&self, plan: ListPlan) -> Result<ListArticlesResponse, QueryError> {
         let model = self.model.clone();
+        let budget = self.page_bytes;
         self.heavy
             .run(move || {
                 // One extra to know whether another page exists.
                 let mut page = model
                     .index()
                     .list(&plan.filter, plan.order, plan.after, plan.size + 1)?;
-                let more = page.len() > plan.size;
+                let mut more = page.len() > plan.size;
                 page.truncate(plan.size);
-                let next_page_token = match (more, page.last()) {
-                    (true, Some((key, _))) => PageToken {
-                        position: *key,
+                let mut articles = Vec::with_capacity(page.len());
+                let mut bytes = 0;
+                let mut last_key = None;
+                for (key, id) in page {
+                    if let Some(mut article) = model.get(&id)? {
+                        view::apply(&mut article, plan.view);
+                        let len = article.encoded_len();
+                        // The page ends before the record that would pass the
+                        // budget; one record alone is always served.
+                        if !articles.is_empty() && bytes + len > budget {
+                            more = true;
+                            break;
+                        }
+                        bytes += len;
+                        articles.push(article);
+                    }
+                    last_key = Some(key);
+                }
+                let next_page_token = match (more, last_key) {
+                    (true, Some(key)) => PageToken {
+                        position: key,
                         request_digest: plan.digest,
                     }
                     .encode(),
                     _ => String::new(),
                 };
-                let mut articles = Vec::with_capacity(page.len());
-                for (_, id) in page {
-                    if let Some(mut article) = model.get(&id)? {
-                        view::apply(&mut article, plan.view);
-                        articles.push(article);
-                    }
-                }
                 Ok(ListArticlesResponse {
                     articles,
                     next_page_token,
@@ -212,13 +244,38 @@ impl Reader {
     /// One page of ranked search results with highlighted snippets.
     pub async fn search(&self, plan: SearchPlan) -> Result<SearchArticlesResponse, QueryError> {
         let model = self.model.clone();
+        let budget = self.page_bytes;
         self.heavy
             .run(move || {
                 let page = model
                     .index()
                     .search(&plan.query, &plan.filter, plan.offset, plan.size)?;
-                let next = plan.offset + page.hits.len();
-                let next_page_token = if (next as u64) < page.total && page.hits.len() == plan.size {
+                let mut full = page.hits.len() == plan.size;
+                let mut consumed = 0;
+                let mut bytes = 0;
+                let mut hits = Vec::with_capacity(page.hits.len());
+                for (score, id) in page.hits {
+                    if let Some(mut article) = model.get(&id)? {
+                        let snippet = page.snippets.html(&article.body);
+                        view::apply(&mut article, plan.view);
+                        let hit = SearchHit {
+                            article: Some(article),
+                            score,
+                            snippet,
+                        };
+                        let len = hit.encoded_len();
+                        // Ends before the hit that would pass the budget.
+                        if !hits.is_empty() && bytes + len > budget {
+                            full = true;
+                            break;
+                        }
+                        bytes += len;
+                        hits.push(hit);
+                    }
+                    consumed += 1;
+                }
+                let next = plan.offset + consumed;
+                let next_page_token = if (next as u64) < page.total && full {
                     PageToken {
                         position: next as u64,
                         request_digest: plan.digest,
@@ -227,18 +284,6 @@ impl Reader {
                 } else {
                     String::new()
                 };
-                let mut hits = Vec::with_capacity(page.hits.len());
-                for (score, id) in page.hits {
-                    if let Some(mut article) = model.get(&id)? {
-                        let snippet = page.snippets.html(&article.body);
-                        view::apply(&mut article, plan.view);
-                        hits.push(SearchHit {
-                            article: Some(article),
-                            score,
-                            snippet,
-                        });
-                    }
-                }
                 Ok(SearchArticlesResponse {
                     hits,
                     next_page_token,
@@ -341,7 +386,7 @@ impl Reader {
         self: Arc<Self>,
         filter: Filter,
         mut after: u64,
-        tx: tokio::sync::mpsc::Sender<Result<WatchArticlesResponse, QueryError>>,
+        mut tx: outbox::Sender<WatchArticlesResponse>,
         shutdown: CancellationToken,
     ) {
         let mut applied = self.model.subscribe_applied();
@@ -383,13 +428,15 @@ impl Reader {
                     }
                 }
                 Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+                    tx.fail(e.into());
                     return;
                 }
             };
             for item in items {
-                if tx.send(Ok(item)).await.is_err() {
-                    return;
+                let sequence = item.sequence;
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    sent = tx.send(Ok(item), sequence) => if sent.is_err() { return },
                 }
             }
             after = last;

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sectorwire_proto::outbox;
 use sectorwire_proto::query::{
     query_service_server::{QueryService, QueryServiceServer},
     BatchGetArticlesRequest, BatchGetArticlesResponse, Consistency, CountArticlesRequest,
@@ -27,8 +28,12 @@ use crate::model::{ModelError, ReadModel};
 use crate::reader::{Reader, ReaderLimits};
 use crate::requests;
 
-/// Watch items buffered per stream before the stream waits for its reader.
+/// Watch items buffered per stream before the stream waits for its reader
+/// (and at most `watch_buffer_bytes` of them).
 const WATCH_BUFFER: usize = 256;
+/// Default byte budget of a list or search page: with the response's other
+/// fields it stays under the 4 MiB a default gRPC client accepts.
+pub const DEFAULT_PAGE_BYTES: usize = 3 * 1024 * 1024;
 /// How long a read waits for `min_sequence` when the call has no deadline.
 const DEFAULT_CONSISTENCY_WAIT: Duration = Duration::from_secs(5);
 
@@ -63,6 +68,48 @@ pub struct QueryConfig {
         default_value_t = 1024
     )]
     pub max_concurrent_requests: usize,
+    /// Connections open at once; past it new ones are closed on accept
+    /// (keep it under the process's file-descriptor limit).
+    #[arg(
+        long = "query-max-connections",
+        env = "SECTORWIRE_QUERY_MAX_CONNECTIONS",
+        default_value_t = 1024
+    )]
+    pub max_connections: usize,
+    /// Time a new connection has to send the HTTP/2 preface, in ms.
+    #[arg(
+        long = "query-handshake-timeout-ms",
+        env = "SECTORWIRE_QUERY_HANDSHAKE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub handshake_timeout_ms: u64,
+    /// Age after which a connection is asked to go away (GOAWAY) once its
+    /// streams end, in seconds: idle connections last at most this long.
+    #[arg(
+        long = "query-max-connection-age-secs",
+        env = "SECTORWIRE_QUERY_MAX_CONNECTION_AGE_SECS",
+        default_value_t = 300
+    )]
+    pub max_connection_age_secs: u64,
+    /// `WatchArticles` streams served at once; more are refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "SECTORWIRE_QUERY_MAX_WATCHERS", default_value_t = 128)]
+    pub max_watchers: usize,
+    /// Encoded bytes buffered per watch stream (a larger article goes alone).
+    #[arg(long, env = "SECTORWIRE_QUERY_WATCH_BUFFER_BYTES", default_value_t = 1024 * 1024)]
+    pub watch_buffer_bytes: usize,
+    /// How long a watcher may leave its buffer full before it is cut off
+    /// with RESOURCE_EXHAUSTED (it resumes with `after_sequence`), in ms.
+    #[arg(
+        long,
+        env = "SECTORWIRE_QUERY_WATCH_SLOW_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub watch_slow_timeout_ms: u64,
+    /// Most encoded bytes of articles in one list or search page: a page
+    /// ends early, with a token, before the record that would pass it.
+    #[arg(long, env = "SECTORWIRE_QUERY_PAGE_BYTES", default_value_t = DEFAULT_PAGE_BYTES)]
+    pub page_bytes: usize,
 }
 
 impl QueryConfig {
@@ -106,6 +153,8 @@ pub struct Query {
     reader: Arc<Reader>,
     follow: Arc<FollowState>,
     shutdown: CancellationToken,
+    watchers: Arc<tokio::sync::Semaphore>,
+    config: Arc<QueryConfig>,
 }
 
 type Answer<T> = Result<Response<T>, Status>;
@@ -240,17 +289,36 @@ impl QueryService for Query {
     ) -> Answer<Self::WatchArticlesStream> {
         let r = request.into_inner();
         let filter = requests::filter(r.filter.as_ref())?;
+        let slot = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            sectorwire_proto::status::overloaded(
+                format!(
+                    "at most {} watch streams at once; retry later",
+                    self.config.max_watchers
+                ),
+                Duration::from_secs(1),
+            )
+        })?;
         let after = r.after_sequence.unwrap_or_else(|| self.reader.applied());
-        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
-        tokio::spawn(
-            self.reader
-                .clone()
-                .watch(filter, after, tx, self.shutdown.clone()),
-        );
-        let stream = tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), |item| {
-            item.map_err(Status::from)
+        let too_slow: outbox::TooSlow = Box::new(|after| {
+            tracing::warn!(after, "cutting off a slow watcher");
+            Status::resource_exhausted(format!(
+                "watcher too slow; watch again with after_sequence={after}"
+            ))
         });
-        Ok(Response::new(Box::pin(stream)))
+        let bounds = outbox::Bounds {
+            messages: WATCH_BUFFER,
+            bytes: self.config.watch_buffer_bytes.max(1),
+            slow_timeout: Duration::from_millis(self.config.watch_slow_timeout_ms.max(1)),
+        };
+        let (tx, rx) = outbox::channel(bounds, after, too_slow);
+        let reader = self.reader.clone();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            // The slot is held for as long as the stream's producer runs.
+            let _slot = slot;
+            reader.watch(filter, after, tx, shutdown).await;
+        });
+        Ok(Response::new(Box::pin(rx)))
     }
 
     async fn list_sectors(&self, _request: Request<ListSectorsRequest>) -> Answer<ListSectorsResponse> {
@@ -295,9 +363,17 @@ pub async fn serve(
         shutdown.child_token(),
     ));
     let query = Query {
-        reader: Arc::new(Reader::new(model.clone(), ReaderLimits::default())),
+        reader: Arc::new(Reader::new(
+            model.clone(),
+            ReaderLimits {
+                page_bytes: config.page_bytes.max(1),
+                ..ReaderLimits::default()
+            },
+        )),
         follow: state,
         shutdown: shutdown.clone(),
+        watchers: Arc::new(tokio::sync::Semaphore::new(config.max_watchers.max(1))),
+        config: Arc::new(config.clone()),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<QueryServiceServer<Query>>().await;
@@ -310,10 +386,23 @@ pub async fn serve(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
+        .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
-        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(
+            sectorwire_runtime::incoming(
+                listener,
+                sectorwire_runtime::ConnLimits {
+                    max_connections: config.max_connections,
+                    handshake_timeout: Duration::from_millis(config.handshake_timeout_ms.max(1)),
+                },
+            ),
+            shutdown.cancelled_owned(),
+        )
         .await;
     let _ = follower.await;
     if let Err(e) = model.flush() {

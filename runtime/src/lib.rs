@@ -6,12 +6,16 @@
 //! - [`init_tracing`] / [`LogFormat`]: log setup (pretty or JSON);
 //! - [`shutdown_signal`]: Ctrl-C or SIGTERM;
 //! - [`check_health`]: the `healthcheck` subcommands' client;
-//! - [`incoming`]: accepted TCP connections with the options servers need;
+//! - [`incoming`]: accepted TCP connections with the options and limits
+//!   servers need (connection cap, handshake timeout);
 //! - [`store`]: opening sled stores alike on both sides.
 #![deny(missing_docs)]
 
+pub mod conn;
 pub mod service;
 pub mod store;
+
+pub use conn::{incoming, ConnLimits};
 
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -123,16 +127,6 @@ pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> 
     } else {
         Err(HealthError::NotServing(service.to_string(), response.status))
     }
-}
-
-/// Accepted connections for a tonic server, with Nagle's algorithm off.
-///
-/// tonic only sets `TCP_NODELAY` on listeners it binds itself; the services
-/// bind their own (so `127.0.0.1:0` can report its port), and with Nagle on
-/// a response split across two writes waits for the client's delayed ACK,
-/// which shows up as multi-millisecond tail latency on small RPCs.
-pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// A configuration struct with every field at its clap default, ignoring the

@@ -57,15 +57,34 @@ pub async fn start_ingest_with(
 
 /// Starts a query replica on an ephemeral port over `dir`, following `ingest`.
 pub async fn start_query(dir: &Path, ingest: SocketAddr) -> Running<sectorwire_query::ServeError> {
+    start_query_with(dir, ingest, |_| {}).await
+}
+
+/// Like [`start_query`], with configuration changes applied by `tune`.
+pub async fn start_query_with(
+    dir: &Path,
+    ingest: SocketAddr,
+    tune: impl FnOnce(&mut QueryConfig),
+) -> Running<sectorwire_query::ServeError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(sectorwire_query::serve(
-        QueryConfig::new(addr, dir.to_path_buf(), format!("http://{ingest}")),
-        listener,
-        shutdown.clone(),
-    ));
+    let mut config = QueryConfig::new(addr, dir.to_path_buf(), format!("http://{ingest}"));
+    tune(&mut config);
+    let task = tokio::spawn(sectorwire_query::serve(config, listener, shutdown.clone()));
     Running { addr, shutdown, task }
+}
+
+/// A channel whose HTTP/2 receive windows are the protocol's 64 KiB
+/// minimum, so a client that stops reading stops the server's sends soon.
+pub async fn small_window_channel(addr: SocketAddr) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect()
+        .await
+        .expect("connect")
 }
 
 /// A channel to `addr`, retried while the server is starting.
@@ -145,4 +164,78 @@ pub fn generated_article(n: usize) -> String {
          Officials from {places} met on day {n} of the talks. {sentence}\n\n\
          Both delegations said the {topic} plan number {n} would be reviewed next year. {sentence}\n"
     )
+}
+
+/// A codec that sends and receives raw message bytes, so tests can put on
+/// the wire what no generated client would: undecodable or oversized
+/// messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+/// Encoder/decoder half of [`RawCodec`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawBytes;
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use prost::bytes::Buf;
+        let mut out = vec![0; src.remaining()];
+        src.copy_to_slice(&mut out);
+        Ok(Some(out))
+    }
+}
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+}
+
+/// A raw gRPC client on `addr` for [`RawCodec`] calls.
+pub async fn raw_client(addr: SocketAddr) -> tonic::client::Grpc<Channel> {
+    tonic::client::Grpc::new(channel(addr).await)
+}
+
+/// Sends `body` as the request of unary `path` and returns the raw answer.
+pub async fn raw_unary(
+    addr: SocketAddr,
+    path: &'static str,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
+    let mut client = raw_client(addr).await;
+    client
+        .ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    client
+        .unary(
+            tonic::Request::new(body),
+            tonic::codegen::http::uri::PathAndQuery::from_static(path),
+            RawCodec,
+        )
+        .await
+        .map(tonic::Response::into_inner)
 }

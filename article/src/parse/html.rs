@@ -14,7 +14,7 @@ use serde_json::Value;
 const MAX_JSON_LD_BYTES: usize = 512 * 1024;
 
 pub(crate) fn extract(input: &str) -> Draft {
-    let limited = nesting::limit_depth(input);
+    let limited = nesting::limit_markup(input);
     let doc = Html::parse_document(&limited);
     let meta = Meta::read(&doc);
     let mut draft = Draft {

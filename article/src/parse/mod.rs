@@ -13,7 +13,7 @@ mod date;
 mod draft;
 mod html;
 mod language;
-mod nesting;
+pub mod nesting;
 mod outlet;
 mod plain;
 mod sentences;

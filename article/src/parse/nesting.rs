@@ -1,14 +1,24 @@
-//! Caps element nesting before the HTML parser sees the page.
+//! Caps element nesting and attributes per element before the HTML parser sees the page.
 //!
 //! The HTML tree builder checks the stack of open elements for scope on every start tag,
 //! so its cost grows with depth times tag count: 100,000 nested `<div>`s take minutes.
 //! No real article nests that deep, so tags beyond [`MAX_DEPTH`] are dropped (with their
 //! end tags), which keeps parsing linear while leaving the text in place.
+//!
+//! Likewise html5ever's tokenizer compares each new attribute's name with every earlier
+//! attribute of the same tag (to drop duplicates), so one element with N attributes
+//! costs N²: a `<p>` with 600,000 attributes took minutes. Attributes past
+//! [`MAX_ATTRIBUTES`] are dropped from the tag; nothing the extractor reads comes from
+//! them.
 
 use std::borrow::Cow;
 
 /// Far deeper than any page layout, shallow enough to bound the tree builder's scans.
 pub(crate) const MAX_DEPTH: usize = 256;
+
+/// Far more attributes than any real element carries, few enough that the tokenizer's
+/// duplicate check stays cheap.
+pub const MAX_ATTRIBUTES: usize = 128;
 
 /// Elements that never have content, so they do not add a level.
 const VOID: &[&str] = &[
@@ -30,9 +40,10 @@ const RAW_TEXT: &[&str] = &[
     "plaintext",
 ];
 
-/// Returns the page unchanged when it nests at most `MAX_DEPTH` levels, otherwise a copy
-/// without the start and end tags that would nest deeper.
-pub(crate) fn limit_depth(html: &str) -> Cow<'_, str> {
+/// Returns the page unchanged when it nests at most `MAX_DEPTH` levels and no tag has more
+/// than `MAX_ATTRIBUTES` attributes, otherwise a copy without the start and end tags that
+/// would nest deeper and without the attributes past the limit.
+pub fn limit_markup(html: &str) -> Cow<'_, str> {
     if !scan(html, None) {
         return Cow::Borrowed(html);
     }
@@ -42,7 +53,7 @@ pub(crate) fn limit_depth(html: &str) -> Cow<'_, str> {
 }
 
 /// One pass over the tags. Without `out` it only checks; with it, it copies the page
-/// minus over-deep tags. Returns whether any tag nested deeper than `MAX_DEPTH`.
+/// minus over-deep tags and excess attributes. Returns whether anything is cut.
 fn scan(html: &str, mut out: Option<&mut String>) -> bool {
     let bytes = html.as_bytes();
     let mut depth = 0usize;
@@ -67,6 +78,16 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
                         drop_tag = true;
                     } else {
                         depth += 1;
+                    }
+                }
+                if !drop_tag {
+                    if let Some(cut) = attribute_cut(bytes, tag.name_end, tag.end) {
+                        too_deep = true;
+                        if let Some(o) = out.as_deref_mut() {
+                            o.push_str(&html[copied..cut]);
+                            o.push_str(if self_closing { "/>" } else { ">" });
+                            copied = tag.end;
+                        }
                     }
                 }
                 if RAW_TEXT.contains(&name.as_str()) {
@@ -188,6 +209,57 @@ fn read_tag(bytes: &[u8], start: usize) -> Option<Tag> {
     })
 }
 
+/// Where the attribute past [`MAX_ATTRIBUTES`] starts in the tag whose name ends at `i`
+/// and which ends at `end`, or `None` when the tag has no more than that. Reads each byte
+/// of the tag once; the position is right after an ASCII delimiter, so a char boundary.
+fn attribute_cut(bytes: &[u8], mut i: usize, end: usize) -> Option<usize> {
+    let limit = if end > 0 && bytes.get(end - 1) == Some(&b'>') {
+        end - 1
+    } else {
+        end
+    };
+    let mut count = 0usize;
+    loop {
+        while i < limit && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+            i += 1;
+        }
+        if i >= limit {
+            return None;
+        }
+        count += 1;
+        if count > MAX_ATTRIBUTES {
+            return Some(i);
+        }
+        // The name, then an optional `= value`.
+        while i < limit && !bytes[i].is_ascii_whitespace() && bytes[i] != b'=' && bytes[i] != b'/' {
+            i += 1;
+        }
+        while i < limit && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < limit && bytes[i] == b'=' {
+            i += 1;
+            while i < limit && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            match bytes.get(i) {
+                Some(&q) if i < limit && (q == b'"' || q == b'\'') => {
+                    i += 1;
+                    while i < limit && bytes[i] != q {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                _ => {
+                    while i < limit && !bytes[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The index just past the `>` closing a tag, honouring quoted attribute values.
 fn tag_end(bytes: &[u8], mut i: usize) -> usize {
     let mut quote: Option<u8> = None;
@@ -239,16 +311,33 @@ mod tests {
     #[test]
     fn leaves_normal_pages_alone() {
         let page = "<html><body><div><p>Hi<p>there</div><script>if (a<b) {}</script></body></html>";
-        assert!(matches!(limit_depth(page), Cow::Borrowed(_)));
+        assert!(matches!(limit_markup(page), Cow::Borrowed(_)));
     }
 
     #[test]
     fn flattens_pathological_nesting() {
         let n = 10_000;
         let page = format!("{}text{}", "<div>".repeat(n), "</div>".repeat(n));
-        let out = limit_depth(&page);
+        let out = limit_markup(&page);
         assert_eq!(out.matches("<div>").count(), MAX_DEPTH);
         assert_eq!(out.matches("</div>").count(), MAX_DEPTH);
         assert!(out.contains("text"));
+    }
+
+    #[test]
+    fn drops_attributes_past_the_limit() {
+        let attrs: String = (0..1000).map(|i| format!(" a{i}=\"v{i}\"")).collect();
+        let page = format!("<p{attrs} class=\"x\">kept text</p><br{attrs}/>");
+        let out = limit_markup(&page);
+        assert_eq!(out.matches("=\"v").count(), 2 * MAX_ATTRIBUTES);
+        assert!(out.contains(&format!(
+            " a{}=\"v{}\" >kept text</p>",
+            MAX_ATTRIBUTES - 1,
+            MAX_ATTRIBUTES - 1
+        )));
+        assert!(out.ends_with("/>"));
+        let fine: String = (0..MAX_ATTRIBUTES).map(|i| format!(" a{i}=v{i}")).collect();
+        let page = format!("<p{fine}>text</p>");
+        assert!(matches!(limit_markup(&page), Cow::Borrowed(_)));
     }
 }

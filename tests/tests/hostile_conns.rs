@@ -1,0 +1,77 @@
+//! Connections cannot be hoarded: one that never sends the HTTP/2 preface is
+//! closed after the handshake timeout, and past the connection cap a new
+//! connection is closed at once instead of waiting for a file descriptor.
+
+use std::time::Duration;
+
+use sectorwire_proto::ingest::GetIngestStatsRequest;
+use sectorwire_proto::query::ListSectorsRequest;
+use sectorwire_tests::*;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// Reads until the server closes the connection; panics if it stays open
+/// for `within`.
+async fn closed_by_server(stream: &mut TcpStream, within: Duration) {
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                // The server's SETTINGS frame or a GOAWAY: keep reading.
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the server kept the connection open for {within:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_after_the_handshake_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ingest = start_ingest_with(&dir.path().join("ingest"), |c| c.handshake_timeout_ms = 300).await;
+    let query = start_query_with(&dir.path().join("query"), ingest.addr, |c| {
+        c.handshake_timeout_ms = 300
+    })
+    .await;
+    for addr in [ingest.addr, query.addr] {
+        let mut silent = TcpStream::connect(addr).await.expect("connect");
+        closed_by_server(&mut silent, Duration::from_secs(5)).await;
+    }
+    // A real client is unaffected.
+    let mut reader = query_client(query.addr).await;
+    reader.list_sectors(ListSectorsRequest {}).await.expect("sectors");
+    query.stop().await;
+    ingest.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_are_closed_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ingest = start_ingest_with(dir.path(), |c| {
+        c.max_connections = 3;
+        c.handshake_timeout_ms = 60_000;
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(ingest.addr).await.expect("connect"));
+    }
+    // Let the accept loop take all three.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut over = TcpStream::connect(ingest.addr).await.expect("the kernel accepts");
+    closed_by_server(&mut over, Duration::from_secs(5)).await;
+
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut client = ingest_client(ingest.addr).await;
+    client
+        .get_ingest_stats(GetIngestStatsRequest {})
+        .await
+        .expect("slots are released when connections close");
+    ingest.stop().await;
+}
