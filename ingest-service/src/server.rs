@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,6 +129,9 @@ pub struct Ingest {
     /// threads time-sliced two cores; queued items now wait on the
     /// semaphore instead, and the work runs on as many threads as cores.
     cpu: Arc<tokio::sync::Semaphore>,
+    /// Acknowledged creates and updates whose record says sectors were not computed (a
+    /// language the tagger does not cover), since start.
+    not_analysed: Arc<AtomicU64>,
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
@@ -218,12 +221,12 @@ impl Ingest {
         let mut ops = Vec::with_capacity(prepared.len());
         for item in prepared {
             ids.push(item.map(|op| {
-                let id = match &op {
-                    WriteOp::Upsert { article, .. } => article.id().to_string(),
-                    WriteOp::Delete { id } => id.clone(),
+                let (id, analysed) = match &op {
+                    WriteOp::Upsert { article, .. } => (article.id().to_string(), article.sectors_computed()),
+                    WriteOp::Delete { id } => (id.clone(), true),
                 };
                 ops.push(op);
-                id
+                (id, analysed)
             }));
         }
         let mut outcomes = if ops.is_empty() {
@@ -238,13 +241,16 @@ impl Ingest {
         ids.into_iter()
             .zip(return_article)
             .map(|(id, return_article)| {
-                let id = id?;
+                let (id, analysed) = id?;
                 let outcome = match &mut outcomes {
                     Ok(outcomes) => outcomes
                         .next()
                         .ok_or_else(|| Status::internal("committer returned no outcome"))?,
                     Err(status) => return Err(status.clone()),
                 };
+                if !analysed && matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
+                    self.not_analysed.fetch_add(1, Ordering::Relaxed);
+                }
                 self.response(id, outcome, return_article)
             })
             .collect()
@@ -404,6 +410,7 @@ impl IngestService for Ingest {
             subscribers: self.feed.subscribers(),
             flushes: stats.flushes.load(Ordering::Relaxed),
             writes: stats.writes.load(Ordering::Relaxed),
+            writes_sectors_not_computed: self.not_analysed.load(Ordering::Relaxed),
         }))
     }
 }
@@ -447,6 +454,7 @@ pub async fn serve_store(
         committer,
         feed: feed.clone(),
         cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
+        not_analysed: Arc::new(AtomicU64::new(0)),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();

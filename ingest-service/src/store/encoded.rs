@@ -17,6 +17,7 @@ use sectorwire_proto::article::Article;
 pub struct EncodedArticle {
     id: String,
     content_hash: String,
+    sectors_computed: bool,
     bytes: Vec<u8>,
 }
 
@@ -28,6 +29,8 @@ impl EncodedArticle {
         article.updated_at = None;
         let bytes = article.encode_to_vec();
         EncodedArticle {
+            sectors_computed: article.sector_analysis
+                != sectorwire_proto::article::SectorAnalysis::LanguageNotCovered as i32,
             id: article.id,
             content_hash: article.content_hash,
             bytes,
@@ -43,6 +46,12 @@ impl EncodedArticle {
     /// re-ingest.
     pub fn content_hash(&self) -> &str {
         &self.content_hash
+    }
+
+    /// False when the record says sector tagging did not run (language not covered), which
+    /// the stats RPC counts.
+    pub fn sectors_computed(&self) -> bool {
+        self.sectors_computed
     }
 
     /// The record back, without the store-assigned fields.
