@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sectorwire_ingest::analyze::Sector;
+use sectorwire_domain::Sector;
 
 /// One labelled document.
 pub struct Doc {

@@ -5,6 +5,8 @@
 //! - [`synthetic`]: synthetic news-like articles for load tests.
 //! - [`processes`]: start services as child processes, so a load generator
 //!   and the server it measures do not share a scheduler, and connect to them.
+//! - [`metrics`]: folds and scores shared by the evaluations and the
+//!   model fitting, so every tool splits and scores the data alike.
 //! - [`labelled`]: labelled corpora (JSON lines + label→sector map) and
 //!   seed articles, read from disk for the evaluations.
 //! - binaries: `ingest_bench` (durable streaming ingest vs one fsync per
@@ -14,5 +16,6 @@
 //!   `train` (fits the analyzer's linear model).
 
 pub mod labelled;
+pub mod metrics;
 pub mod processes;
 pub mod synthetic;

@@ -5,8 +5,8 @@
 mod common;
 use sectorwire_bench::labelled as corpus;
 
-use sectorwire_ingest::analyze::metrics::{fold_of, Scores};
-use sectorwire_ingest::analyze::{tag_sectors, Sector, TaggerOptions};
+use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
+use sectorwire_bench::metrics::{fold_of, Scores};
 
 /// Floors sit a little under the measured held-out macro-F1 (see the eval command).
 const FLOORS: &[(&str, f64)] = &[("bbc", 0.90), ("reuters21578", 0.86)];

@@ -6,7 +6,7 @@ use sectorwire_bench::labelled as corpus;
 
 use std::collections::BTreeMap;
 
-use sectorwire_ingest::analyze::{analyze, Analysis, Entity, EntityKind, Sector};
+use sectorwire_article::analyze::{analyze, Analysis, Entity, EntityKind, Sector};
 
 fn seed(prefix: &str) -> Option<(String, String)> {
     let dir = common::shared("seeds")?;

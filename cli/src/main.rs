@@ -26,7 +26,7 @@ mod up;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use sectorwire_proto::runtime::{init_tracing, LogFormat};
+use sectorwire_runtime::{init_tracing, LogFormat};
 
 #[derive(Parser)]
 #[command(

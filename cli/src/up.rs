@@ -11,8 +11,8 @@ use sectorwire_ingest::IngestConfig;
 use sectorwire_proto::ingest::{
     ingest_service_client::IngestServiceClient, ContentType, IngestArticleRequest,
 };
-use sectorwire_proto::runtime::shutdown_signal;
 use sectorwire_query::QueryConfig;
+use sectorwire_runtime::shutdown_signal;
 use tokio_util::sync::CancellationToken;
 
 /// Options of `up`.

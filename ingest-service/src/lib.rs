@@ -4,11 +4,9 @@
 //!
 //! - [`server`]: gRPC handlers (`IngestService`), validation and status
 //!   mapping; [`server::serve`] wires health, reflection and limits.
-//! - [`pipeline`]: request → store write, on the blocking pool:
-//!   - [`parse`]: raw text/HTML → clean record (pure);
-//!   - [`analyze`]: title + body → sector tags with evidence, entities,
-//!     country pairs (pure);
-//!   - [`record`]: idempotent identity and the `Article` message (pure).
+//! - [`pipeline`]: request → store write, on the blocking pool: it runs the
+//!   pure article pipeline of `sectorwire-article` (parse → analyze →
+//!   record) and encodes the record for the committer.
 //! - [`commit`]: the group committer: one thread batches concurrent writes
 //!   into one transaction and one flush, then acknowledges them.
 //! - [`store`]: the [`store::Store`] trait and its sled implementation
@@ -16,12 +14,9 @@
 //! - [`feed`]: `ChangeFeedService.Subscribe`, reading the log at each
 //!   subscriber's pace, woken by the committer.
 
-pub mod analyze;
 pub mod commit;
 pub mod feed;
-pub mod parse;
 pub mod pipeline;
-pub mod record;
 pub mod server;
 pub mod store;
 

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sectorwire_ingest::IngestConfig;
-use sectorwire_proto::runtime::{init_tracing, shutdown_signal, LogFormat};
+use sectorwire_runtime::{init_tracing, shutdown_signal, LogFormat};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     if let Some(Command::Healthcheck { addr }) = cli.command {
-        sectorwire_proto::runtime::check_health(&addr, "sectorwire.ingest.v1.IngestService").await?;
+        sectorwire_runtime::check_health(&addr, "sectorwire.ingest.v1.IngestService").await?;
         return Ok(());
     }
     let listener = tokio::net::TcpListener::bind(cli.config.listen)

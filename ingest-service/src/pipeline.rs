@@ -5,10 +5,10 @@
 use sectorwire_proto::article::DatePrecision;
 use sectorwire_proto::ingest::{ArticleMetadata, ContentType as PbContentType, IngestArticleRequest};
 
-use crate::analyze;
-use crate::parse::{self, ContentType, Hints, ParseError, Precision, Published};
-use crate::record::{self, RecordInput};
 use crate::store::{EncodedArticle, WriteOp};
+use sectorwire_article::analyze;
+use sectorwire_article::parse::{self, ContentType, Hints, ParseError, Precision, Published};
+use sectorwire_article::record::{self, RecordInput};
 
 /// Largest accepted `metadata` string field, in bytes.
 pub const MAX_METADATA_FIELD: usize = 4096;

@@ -157,27 +157,6 @@ fn store_status(error: StoreError) -> Status {
     Status::internal(error.to_string())
 }
 
-/// Strips an AIP resource name prefix and checks the id's shape.
-pub fn parse_article_id(raw: &str, field: &str) -> Result<String, Status> {
-    let id = raw.trim().strip_prefix("articles/").unwrap_or(raw.trim());
-    if id.is_empty()
-        || id.len() > 128
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(violations_status(
-            format!("invalid article id {raw:?}"),
-            &[pipeline::Violation {
-                field: field.to_string(),
-                description: "must be an article id (1-128 letters, digits, '-' or '_') or articles/{id}"
-                    .into(),
-            }],
-        ));
-    }
-    Ok(id.to_string())
-}
-
 impl Ingest {
     /// Parses and analyses `requests` on one blocking thread under one CPU permit: a chunk
     /// costs one thread hand-off instead of one per article.
@@ -383,7 +362,7 @@ impl IngestService for Ingest {
         &self,
         request: Request<DeleteArticleRequest>,
     ) -> Result<Response<DeleteArticleResponse>, Status> {
-        let id = parse_article_id(&request.into_inner().id, "id")?;
+        let id = sectorwire_proto::status::article_id(&request.into_inner().id, "id")?;
         let outcome = self
             .committer
             .submit(vec![WriteOp::Delete { id }])
@@ -479,7 +458,7 @@ pub async fn serve_store(
                 .max_encoding_message_size(max),
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
-        .serve_with_incoming_shutdown(sectorwire_proto::runtime::incoming(listener), {
+        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), {
             let shutdown = shutdown.clone();
             let health = health.clone();
             async move {

@@ -5,12 +5,14 @@
 //!   `protoc` is needed).
 //! - [`FILE_DESCRIPTOR_SET`]: the compiled schemas, served by gRPC reflection
 //!   and used by [`json`] to print messages in the proto3 JSON mapping.
-//! - [`runtime`]: the plumbing both servers share (logging, shutdown signal),
-//!   kept here so the two binaries behave alike; [`status`]: how both report
-//!   bad input (INVALID_ARGUMENT with BadRequest field violations).
+//! - [`status`] (feature `grpc`): how both services report bad input
+//!   (INVALID_ARGUMENT with BadRequest field violations).
+//!
+//! Without the default `grpc` feature the crate is messages only (prost), so
+//! pure code can build records without linking tonic.
 
 pub mod json;
-pub mod runtime;
+#[cfg(feature = "grpc")]
 pub mod status;
 
 /// Generated code, nested by protobuf package so cross-package references
@@ -21,21 +23,21 @@ pub mod sectorwire {
     pub mod article {
         /// Version 1.
         pub mod v1 {
-            tonic::include_proto!("sectorwire.article.v1");
+            include!(concat!(env!("OUT_DIR"), "/sectorwire.article.v1.rs"));
         }
     }
     /// The write side.
     pub mod ingest {
         /// Version 1.
         pub mod v1 {
-            tonic::include_proto!("sectorwire.ingest.v1");
+            include!(concat!(env!("OUT_DIR"), "/sectorwire.ingest.v1.rs"));
         }
     }
     /// The read side.
     pub mod query {
         /// Version 1.
         pub mod v1 {
-            tonic::include_proto!("sectorwire.query.v1");
+            include!(concat!(env!("OUT_DIR"), "/sectorwire.query.v1.rs"));
         }
     }
 }

@@ -32,3 +32,16 @@ pub fn invalid_argument(message: impl Into<String>, violations: &[Violation]) ->
     }
     Status::with_error_details(Code::InvalidArgument, message.into(), details)
 }
+
+/// The bare article id named by `raw` (an id or `articles/{id}`), or
+/// INVALID_ARGUMENT naming `field`: both services take ids the same way.
+pub fn article_id(raw: &str, field: &str) -> Result<String, Status> {
+    sectorwire_domain::id::parse_article_id(raw)
+        .map(str::to_string)
+        .map_err(|e| {
+            invalid_argument(
+                format!("invalid article id {raw:?}"),
+                &[Violation::new(field, e.to_string())],
+            )
+        })
+}

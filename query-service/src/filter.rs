@@ -2,7 +2,7 @@
 //! [`Filter`] or a list of field violations. Pure, so every rule is unit
 //! tested without a server.
 
-use sectorwire_ingest::analyze::Sector;
+use sectorwire_domain::Sector;
 use sectorwire_proto::query::ArticleFilter;
 
 pub use sectorwire_proto::status::Violation;

@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sectorwire_proto::runtime::{init_tracing, shutdown_signal, LogFormat};
 use sectorwire_query::QueryConfig;
+use sectorwire_runtime::{init_tracing, shutdown_signal, LogFormat};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     if let Some(Command::Healthcheck { addr }) = cli.command {
-        sectorwire_proto::runtime::check_health(&addr, "sectorwire.query.v1.QueryService").await?;
+        sectorwire_runtime::check_health(&addr, "sectorwire.query.v1.QueryService").await?;
         return Ok(());
     }
     let listener = tokio::net::TcpListener::bind(cli.config.listen)

@@ -16,7 +16,6 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use prost::Message;
-use sectorwire_ingest::store::sled_store;
 use sectorwire_proto::article::{Article, ChangeEvent, ChangeKind};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use tantivy::IndexWriter;
@@ -61,8 +60,7 @@ impl ReadModel {
     /// Opens the model under `dir` (`records/` for sled, `index/` for tantivy).
     pub fn open(dir: &Path) -> Result<Self, ModelError> {
         let records = dir.join("records");
-        let db = sled_store::open_sled(sled_store::sled_config(&records))
-            .map_err(|e| ModelError::Locked(e.to_string()))?;
+        let db = sectorwire_runtime::store::open(&records).map_err(|e| ModelError::Locked(e.to_string()))?;
         let articles = db.open_tree("articles")?;
         let meta = db.open_tree("meta")?;
         let index = SearchIndex::open(&dir.join("index"))?;

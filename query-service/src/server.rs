@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sectorwire_ingest::analyze::Sector;
+use sectorwire_domain::Sector;
 use sectorwire_proto::article::SectorInfo;
 use sectorwire_proto::query::{
     query_service_server::{QueryService, QueryServiceServer},
@@ -159,7 +159,7 @@ fn page_size(requested: i32, default: usize, max: usize, field: &str) -> Result<
 }
 
 fn parse_id(raw: &str, field: &str) -> Result<String, Status> {
-    sectorwire_ingest::server::parse_article_id(raw, field)
+    sectorwire_proto::status::article_id(raw, field)
 }
 
 impl Query {
@@ -653,10 +653,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
-        .serve_with_incoming_shutdown(
-            sectorwire_proto::runtime::incoming(listener),
-            shutdown.cancelled_owned(),
-        )
+        .serve_with_incoming_shutdown(sectorwire_runtime::incoming(listener), shutdown.cancelled_owned())
         .await;
     let _ = follower.await;
     if let Err(e) = model.flush() {

@@ -52,13 +52,13 @@ async fn health_and_reflection() {
         "{listed:?}"
     );
 
-    sectorwire_proto::runtime::check_health(&ingest.addr.to_string(), "sectorwire.ingest.v1.IngestService")
+    sectorwire_runtime::check_health(&ingest.addr.to_string(), "sectorwire.ingest.v1.IngestService")
         .await
         .expect("ingest healthy");
-    sectorwire_proto::runtime::check_health(&query.addr.to_string(), "sectorwire.query.v1.QueryService")
+    sectorwire_runtime::check_health(&query.addr.to_string(), "sectorwire.query.v1.QueryService")
         .await
         .expect("query healthy");
-    let err = sectorwire_proto::runtime::check_health(&query.addr.to_string(), "no.such.Service").await;
+    let err = sectorwire_runtime::check_health(&query.addr.to_string(), "no.such.Service").await;
     assert!(err.is_err());
     query.stop().await;
     ingest.stop().await;

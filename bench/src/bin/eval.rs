@@ -18,8 +18,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use corpus::{Corpus, Doc};
-use sectorwire_ingest::analyze::metrics::{fold_of, Scores};
-use sectorwire_ingest::analyze::{tag_sectors, Sector, TaggerOptions};
+use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
+use sectorwire_bench::metrics::{fold_of, Scores};
 
 #[derive(Parser)]
 #[command(about = "Per-sector P/R/F1 of the sector tagger on labelled news")]

@@ -7,12 +7,12 @@
 //! positives and false negatives are counted over shingle multisets and normalised to
 //! sum to 1; precision and recall are averaged over pages (a page with nothing to score
 //! on one side is left out of that side's mean, as upstream does); F1 is taken of the
-//! two means. Only the public `sectorwire_ingest::parse` API is used, so this binary can
+//! two means. Only the public `sectorwire_article::parse` API is used, so this binary can
 //! live in any crate that depends on the library.
 
 use clap::Parser;
 use flate2::read::GzDecoder;
-use sectorwire_ingest::parse::{parse_with, ContentType, ExtractOptions, Extraction, Hints};
+use sectorwire_article::parse::{parse_with, ContentType, ExtractOptions, Extraction, Hints};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::PathBuf;
@@ -308,12 +308,17 @@ fn run_cv(args: &Args, k: usize) -> Result<(), String> {
             .iter()
             .filter(|&&i| outcomes[best][i].method == Some(Extraction::HtmlFallback))
             .count();
+        let chose = match args.predictions {
+            Some(_) => String::new(),
+            None => format!(
+                "chose fallback_below_bytes={} fallback_gain={} (train F1 {best_f1:.4}); ",
+                grid[best].fallback_below_bytes, grid[best].fallback_gain
+            ),
+        };
         println!(
-            "  fold {fold}: {} pages from {} sites; chose fallback_below_bytes={} fallback_gain={} (train F1 {best_f1:.4}); held-out P={p:.4} R={r:.4} F1={f1:.4} refused={fold_refused} fallback={fold_fallbacks}",
+            "  fold {fold}: {} pages from {} sites; {chose}held-out P={p:.4} R={r:.4} F1={f1:.4} refused={fold_refused} fallback={fold_fallbacks}",
             test.len(),
             sites.len(),
-            grid[best].fallback_below_bytes,
-            grid[best].fallback_gain,
         );
         held_scores.extend(s);
         refused += fold_refused;

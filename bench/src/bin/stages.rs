@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use clap::Parser;
 use prost::Message;
+use sectorwire_article::analyze;
+use sectorwire_article::parse::{self, ContentType, Hints};
 use sectorwire_bench::synthetic;
-use sectorwire_ingest::parse::{self, ContentType, Hints};
+use sectorwire_ingest::pipeline;
 use sectorwire_ingest::store::WriteOp;
-use sectorwire_ingest::{analyze, pipeline};
 use sectorwire_proto::ingest::{ArticleMetadata, IngestArticleRequest};
 
 #[derive(Parser)]

@@ -1,5 +1,5 @@
 //! `train`: fits the sector model on the training folds (1-4) of labelled corpora and writes
-//! ingest-service/src/analyze/data/model.tsv (the library embeds it, so rebuild after training). Fold 0 is
+//! article/src/analyze/data/model.tsv (the library embeds it, so rebuild after training). Fold 0 is
 //! never read. It fits, in order:
 //! 1. the lexicon threshold for sectors no corpus labels: one value, maximising the mean
 //!    macro-F1 of the lexicon alone on the labelled sectors;
@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sectorwire_ingest::analyze::metrics::{fold_of, Confusion};
-use sectorwire_ingest::analyze::model::features;
-use sectorwire_ingest::analyze::{lexicon_evidence, Sector, LENGTH_UNIT};
+use sectorwire_article::analyze::model::features;
+use sectorwire_article::analyze::{lexicon_evidence, Sector, LENGTH_UNIT};
+use sectorwire_bench::metrics::{fold_of, Confusion};
 
 #[derive(Parser)]
 #[command(about = "Train the sector model on folds 1-4 of labelled corpora")]
@@ -31,7 +31,7 @@ struct Args {
     /// Corpora folder with labels.json.
     path: PathBuf,
     /// Output weights file.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../ingest-service/src/analyze/data/model.tsv"))]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../article/src/analyze/data/model.tsv"))]
     out: PathBuf,
     #[arg(long, default_value_t = 12)]
     epochs: usize,
@@ -63,7 +63,7 @@ struct Args {
 struct Example {
     x: Vec<(u32, f32)>,
     /// Lexicon evidence (normalised with LENGTH_UNIT) and the body length in words.
-    lex_raw: [f32; 16],
+    lex_raw: [f32; Sector::COUNT],
     words: f32,
     fold: u64,
     corpus: usize,

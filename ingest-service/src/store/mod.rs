@@ -70,6 +70,9 @@ pub enum StoreError {
     /// The underlying database failed.
     #[error("storage: {0}")]
     Backend(String),
+    /// The store's directory could not be opened.
+    #[error(transparent)]
+    Open(#[from] sectorwire_runtime::store::OpenError),
     /// Stored bytes do not decode: corruption or a foreign data directory.
     #[error("corrupt record {what}: {detail}")]
     Corrupt {

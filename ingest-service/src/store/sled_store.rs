@@ -37,12 +37,13 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`, checking the schema version and
     /// that the log head and the articles agree.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = open_sled(
-            sled_config(dir)
+        let db = sectorwire_runtime::store::open_with(
+            sectorwire_runtime::store::config(dir)
                 // Our own flush before each ack is what makes writes durable;
                 // the background flush only bounds loss for writes nobody
                 // waits for.
                 .flush_every_ms(Some(1000)),
+            dir,
         )?;
         let store = SledStore {
             articles: db.open_tree("articles")?,
@@ -108,62 +109,6 @@ impl SledStore {
     /// Bytes the database occupies on disk.
     pub fn disk_bytes(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
-    }
-}
-
-/// Segment size of new stores. sled writes any page larger than a quarter segment to a file
-/// of its own, and a leaf of 17 articles of ~8 KB each passes the quarter of sled's default
-/// 512 KiB: with the default, consolidating a full leaf created a blob file per rewrite.
-/// 8 MiB keeps every leaf inline; `ingest_bench`'s storage-only table measured ~16% less CPU
-/// per article with it.
-const SEGMENT_SIZE: usize = 8 << 20;
-
-/// sled settings for a store of article records in `dir` (the ingest store and the query
-/// replica's copy hold the same ~8 KB records).
-pub fn sled_config(dir: &Path) -> sled::Config {
-    sled::Config::new().path(dir).segment_size(segment_size(dir))
-}
-
-/// The segment size to open `dir` with: what an existing store was created with (sled refuses
-/// to open a store with another size, so stores made before [`SEGMENT_SIZE`] keep theirs),
-/// else [`SEGMENT_SIZE`].
-fn segment_size(dir: &Path) -> usize {
-    // sled's `conf` is text lines followed by a binary CRC-32, hence the lossy decode.
-    std::fs::read(dir.join("conf"))
-        .ok()
-        .and_then(|conf| {
-            String::from_utf8_lossy(&conf)
-                .lines()
-                .find_map(|line| line.strip_prefix("segment_size:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(SEGMENT_SIZE)
-}
-
-/// Opens a sled database, waiting briefly while its directory lock is held.
-/// sled releases the lock from a background thread some milliseconds after
-/// the last handle is dropped, so an in-process restart (tests, `sectorwire
-/// up` after a failed start) would otherwise fail spuriously. A lock held by
-/// another process still fails, with a message that says so.
-pub fn open_sled(config: sled::Config) -> Result<sled::Db, StoreError> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match config.open() {
-            Ok(db) => return Ok(db),
-            // sled reports the lock as an `Other` IO error with this text.
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.to_string().contains("could not acquire lock") =>
-            {
-                if std::time::Instant::now() >= deadline {
-                    return Err(StoreError::Backend(format!(
-                        "data directory is locked by another process (is another ingest service running?): {e}"
-                    )));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => return Err(e.into()),
-        }
     }
 }
 

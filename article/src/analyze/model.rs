@@ -1,0 +1,322 @@
+//! The trained linear sector model (data/model.tsv, written by the `train` command): one
+//! logistic regression per sector that a labelled corpus teaches, over the same word features
+//! for every sector. It is only as big as its non-zero weights and stays explainable: each
+//! weight is a word, so evidence sentences are the ones holding the heaviest positive words.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::text::{for_each_token, word_set, FastMap, FastSet, PreHashedMap, PreHashedSet};
+use super::Sector;
+use super::Span;
+
+const MODEL_TSV: &str = include_str!("data/model.tsv");
+
+/// Title words count this many times a body word: headlines state the topic.
+pub const TITLE_WEIGHT: f32 = 3.0;
+
+/// Function words carry no topic and would only dilute the length normalisation.
+const STOPWORDS: &[&str] = &[
+    "the", "of", "to", "and", "in", "a", "an", "for", "on", "is", "was", "it", "its", "at", "by", "be", "as",
+    "that", "this", "with", "from", "are", "were", "has", "have", "had", "he", "she", "his", "her", "they",
+    "their", "we", "our", "or", "not", "but", "which", "will", "would", "been", "also", "said", "says",
+    "there", "than", "so", "if", "who", "them", "these", "those", "into", "out", "up", "about", "after",
+    "over", "more", "all", "one", "two", "can", "could", "may", "i", "you", "do", "did", "no", "some", "any",
+    "such", "other", "new", "last", "year",
+];
+
+static STOPWORD_SET: LazyLock<FastSet<&'static str>> = LazyLock::new(|| word_set(STOPWORDS));
+static STOPWORD_HASHES: LazyLock<PreHashedSet<u64>> =
+    LazyLock::new(|| STOPWORDS.iter().map(|w| token_hash(w)).collect());
+
+fn is_stopword(t: &str) -> bool {
+    t.len() <= 5 && STOPWORD_SET.contains(t)
+}
+
+/// The model's document representation: every non-stopword token with weight
+/// `1 + ln(count)` (title tokens counted [`TITLE_WEIGHT`] times), scaled to unit length.
+/// Training and inference both go through this function, so they cannot drift apart.
+pub fn features(title: &str, body: &str) -> Vec<(String, f32)> {
+    let mut counts: HashMap<String, f32> = HashMap::new();
+    let mut buf = String::new();
+    for_each_token(title, &mut buf, |t| {
+        if !is_stopword(t) {
+            *counts.entry(t.to_string()).or_default() += TITLE_WEIGHT;
+        }
+    });
+    for_each_token(body, &mut buf, |t| {
+        if !is_stopword(t) {
+            *counts.entry(t.to_string()).or_default() += 1.0;
+        }
+    });
+    normalise(counts)
+}
+
+fn normalise(counts: HashMap<String, f32>) -> Vec<(String, f32)> {
+    let mut v: Vec<(String, f32)> = counts.into_iter().map(|(t, c)| (t, 1.0 + c.ln())).collect();
+    // Sorted before summing so that training is bit-for-bit reproducible.
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, x) in &mut v {
+            *x /= norm;
+        }
+    }
+    v
+}
+
+/// Weights of one feature word for the sectors that use it.
+struct Feature {
+    term: String,
+    weights: Vec<(Sector, f32)>,
+}
+
+/// When the lexicon may tag a sector the model covers: from `evidence` if the model's
+/// probability is at least `floor`, and from `cap` whatever the model says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Gate {
+    pub evidence: f32,
+    pub floor: f32,
+    pub cap: f32,
+}
+
+pub(crate) struct Model {
+    /// Bias per sector, already shifted so that probability 0.5 is the tuned threshold;
+    /// None for sectors the model was not trained on.
+    bias: [Option<f32>; Sector::COUNT],
+    /// Lexicon evidence from which the lexicon tags a model-covered sector, and the model
+    /// probability it needs at least (see `train`).
+    gate: [Option<Gate>; Sector::COUNT],
+    lexicon_threshold: Option<f32>,
+    /// Vocabulary keyed by [`token_hash`] (only looked up, so a cheap hasher is safe).
+    vocab: PreHashedMap<u64, u32>,
+    feats: Vec<Feature>,
+}
+
+pub(crate) static MODEL: LazyLock<Model> = LazyLock::new(|| Model::parse(MODEL_TSV));
+
+/// What one pass of the model over an article yields.
+pub(crate) struct Scan {
+    /// Probability per sector (threshold at 0.5), None where the model has no opinion.
+    pub prob: [Option<f32>; Sector::COUNT],
+    /// Per sentence, the vocabulary features it contains (deduplicated).
+    pub sentence_feats: Vec<Vec<u32>>,
+}
+
+impl Model {
+    fn parse(tsv: &str) -> Model {
+        let mut bias = [None; Sector::COUNT];
+        let mut gate = [None; Sector::COUNT];
+        let mut lexicon_threshold = None;
+        let mut vocab: PreHashedMap<u64, u32> = PreHashedMap::default();
+        let mut feats: Vec<Feature> = Vec::new();
+        for line in tsv.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let cols: Vec<&str> = line.split('\t').collect();
+            match cols.as_slice() {
+                ["bias", slug, b] => {
+                    if let (Some(s), Ok(b)) = (Sector::from_slug(slug), b.parse::<f32>()) {
+                        bias[s.index()] = Some(b);
+                    }
+                }
+                ["lexicon_threshold", v] => lexicon_threshold = v.parse::<f32>().ok(),
+                ["lexicon", slug, g, floor, cap] => {
+                    if let (Some(s), Ok(evidence), Ok(floor), Ok(cap)) = (
+                        Sector::from_slug(slug),
+                        g.parse::<f32>(),
+                        floor.parse::<f32>(),
+                        cap.parse::<f32>(),
+                    ) {
+                        gate[s.index()] = Some(Gate { evidence, floor, cap });
+                    }
+                }
+                ["w", term, slug, w] => {
+                    if let (Some(s), Ok(w)) = (Sector::from_slug(slug), w.parse::<f32>()) {
+                        let id = *vocab.entry(token_hash(term)).or_insert_with(|| {
+                            feats.push(Feature {
+                                term: (*term).to_string(),
+                                weights: Vec::new(),
+                            });
+                            (feats.len() - 1) as u32
+                        });
+                        feats[id as usize].weights.push((s, w));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Model {
+            bias,
+            gate,
+            lexicon_threshold,
+            vocab,
+            feats,
+        }
+    }
+
+    /// Sectors the model was trained on.
+    pub fn covers(&self, s: Sector) -> bool {
+        self.bias[s.index()].is_some()
+    }
+
+    /// Fitted lexicon threshold for sectors the model does not cover.
+    pub fn lexicon_threshold(&self) -> Option<f32> {
+        self.lexicon_threshold
+    }
+
+    /// Lexicon evidence threshold and model-probability floor for a model-covered sector.
+    pub fn lexicon_gate(&self, s: Sector) -> Option<Gate> {
+        self.gate[s.index()]
+    }
+
+    /// The feature word behind an id.
+    pub fn term(&self, id: u32) -> &str {
+        self.feats.get(id as usize).map_or("", |f| f.term.as_str())
+    }
+
+    /// Every (sector, weight) of a feature, in file order.
+    pub fn weights(&self, id: u32) -> &[(Sector, f32)] {
+        self.feats.get(id as usize).map_or(&[], |f| f.weights.as_slice())
+    }
+
+    /// Scores an article and records which features each sentence holds (for evidence).
+    pub fn scan(&self, title: &str, body: &str, sentences: &[Span]) -> Scan {
+        // 64-bit token hash -> (count, vocabulary id): one lookup and no allocation per token.
+        // A collision would merge two words' counts; at 64 bits it does not happen in practice.
+        // Keeps FNV: the norm and the dot products below sum in this map's iteration order,
+        // which the hasher decides, and scores must stay bit-for-bit stable.
+        let mut counts: FastMap<u64, (f32, Option<u32>)> =
+            FastMap::with_capacity_and_hasher((body.len() / 12).min(8192), Default::default());
+        // Returns the vocabulary id of a counted token; stopwords are recognised by the same
+        // hash, so each token is hashed once.
+        let mut add = |h: u64, len: usize, w: f32| -> Option<u32> {
+            if len <= 5 && STOPWORD_HASHES.contains(&h) {
+                return None;
+            }
+            if let Some(e) = counts.get_mut(&h) {
+                e.0 += w;
+                return e.1;
+            }
+            let id = self.vocab.get(&h).copied();
+            counts.insert(h, (w, id));
+            id
+        };
+        for_each_token_hash(title, |h, len| {
+            add(h, len, TITLE_WEIGHT);
+        });
+        let mut sentence_feats = Vec::with_capacity(sentences.len());
+        // One scratch buffer for all sentences; each keeps an exact-size copy.
+        let mut ids: Vec<u32> = Vec::with_capacity(64);
+        for sp in sentences {
+            let text = body.get(sp.start..sp.end).unwrap_or("");
+            ids.clear();
+            for_each_token_hash(text, |h, len| ids.extend(add(h, len, 1.0)));
+            ids.sort_unstable();
+            ids.dedup();
+            sentence_feats.push(ids.to_vec());
+        }
+        let norm = counts
+            .values()
+            .map(|(c, _)| (1.0 + c.ln()).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        let mut dot = [0f32; Sector::COUNT];
+        if norm > 0.0 {
+            for (c, id) in counts.values() {
+                let Some(f) = id.and_then(|id| self.feats.get(id as usize)) else {
+                    continue;
+                };
+                let x = (1.0 + c.ln()) / norm;
+                for (s, w) in &f.weights {
+                    dot[s.index()] += x * w;
+                }
+            }
+        }
+        let mut prob = [None; Sector::COUNT];
+        for s in Sector::ALL {
+            if let Some(b) = self.bias[s.index()] {
+                prob[s.index()] = Some(sigmoid(b + dot[s.index()]));
+            }
+        }
+        Scan { prob, sentence_feats }
+    }
+}
+
+/// [`for_each_token`] fused with [`token_hash`]: calls `f` with the hash and byte length of
+/// each token, hashing the lowercased bytes as they are read instead of building the token
+/// in a buffer and hashing it again. Must yield exactly what `token_hash` gives on the
+/// tokens of `for_each_token` (the tests check this), since the vocabulary is keyed by it.
+fn for_each_token_hash(s: &str, mut f: impl FnMut(u64, usize)) {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0100_0000_01b3;
+    let bytes = s.as_bytes();
+    let (mut h, mut len, mut chars) = (FNV_OFFSET, 0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            i += 1;
+            if b.is_ascii_alphabetic() {
+                h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+                len += 1;
+                chars += 1;
+                continue;
+            }
+        } else {
+            let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            i += c.len_utf8();
+            if c.is_alphabetic() {
+                let mut enc = [0u8; 4];
+                for lc in c.to_lowercase() {
+                    for &lb in lc.encode_utf8(&mut enc).as_bytes() {
+                        h = (h ^ u64::from(lb)).wrapping_mul(FNV_PRIME);
+                        len += 1;
+                    }
+                }
+                chars += 1;
+                continue;
+            }
+        }
+        if chars >= 2 {
+            f(h, len);
+        }
+        (h, len, chars) = (FNV_OFFSET, 0, 0);
+    }
+    if chars >= 2 {
+        f(h, len);
+    }
+}
+
+/// FNV-1a 64 of a token, the key of the scan-time maps.
+fn token_hash(t: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in t.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+pub(crate) fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fused_token_hash_matches_tokeniser() {
+        let text = "Oil PRICES rose 3.5% in Türkiye; İstanbul ΣΑΣ straße x y-z ǅemal ß.";
+        let mut buf = String::new();
+        let mut want = Vec::new();
+        for_each_token(text, &mut buf, |t| want.push((token_hash(t), t.len())));
+        let mut got = Vec::new();
+        for_each_token_hash(text, |h, len| got.push((h, len)));
+        assert_eq!(got, want);
+    }
+}

@@ -1,0 +1,722 @@
+//! Sector tagging: turns lexicon hits and the trained model's probabilities into scored,
+//! multi-label tags whose evidence is the body sentences that best justify each one.
+//!
+//! Decision rule, per sector, and where each number comes from (all fitted by the `train`
+//! command on folds 1-4 of the labelled corpora; fold 0 is only ever scored):
+//! - Lexicon evidence = per distinct cue term, its weight x position factor (title 2.5, lead
+//!   1.5, body 1) x (1 + 0.5 ln count), summed, divided by sqrt(1 + words / 400); or, if
+//!   larger, the same sum over the best run of five sentences (a passage devoted to the
+//!   sector). The length unit 400 won a grid search (100-1600 words, none).
+//! - Sectors no corpus labels (defence, education, tourism, climate, health, science, media):
+//!   tagged when evidence >= the lexicon threshold, one value for all sectors, fitted as the
+//!   threshold that maximises the mean macro-F1 of the lexicon alone on the labelled sectors.
+//! - Sectors a corpus labels: tagged when the model's probability passes its threshold
+//!   (chosen by maximising out-of-fold F1 in 4-fold cross-validation, folded into the bias so
+//!   that 0.5 is the cut); or when lexicon evidence reaches twice the lexicon threshold (the
+//!   corpora label one topic per story, so they never ask for this, but other news needs it);
+//!   or when evidence reaches the sector's gate and the model's probability its floor. Gate
+//!   and floor are the most permissive pair whose out-of-fold F1 stays within 0.01 of the rule
+//!   without them: as much say for the curated lexicon as the labelled data tolerates.
+//! - Multi-topic articles (at least 4 sectors each with >= 3 sentences holding a clear cue,
+//!   sentences that list five or more sectors not counting):
+//!   each such sector, and any sector with one sentence devoted to it, is tagged at the
+//!   threshold whatever the model says (see [`SENTENCE_MIN`]; fitted on folds 1-4 by `eval`).
+//! - Fields of cooperation: a sector the body names in a list of what two parties cooperate on
+//!   ("talks covered the economic, trade, and energy sectors", "energy cooperation") is tagged
+//!   at the threshold, with that sentence among its evidence (see [`listed_fields`]).
+//! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
+//!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
+
+use super::lexicon::{Hit, LEXICON};
+use super::model::{Gate, MODEL};
+use super::text::FastMap;
+use super::Sector;
+use super::{Evidence, SectorTag, Span};
+
+/// Where a cue sits changes how much it says about the article: headlines state the topic,
+/// the lead summarises it, the rest of the body wanders.
+const TITLE_FACTOR: f32 = 2.5;
+const LEAD_FACTOR: f32 = 1.5;
+/// Sentences that count as the lead.
+const LEAD_SENTENCES: usize = 3;
+/// Smallest model weight that makes a word evidence (weights of selected words run to ~12).
+const MODEL_EVIDENCE_WEIGHT: f32 = 2.0;
+/// How much one unit of model weight counts against one unit of lexicon weight when ranking
+/// evidence sentences.
+const MODEL_EVIDENCE_SCALE: f32 = 0.1;
+/// At most this many evidence sentences per tag.
+const MAX_EVIDENCE: usize = 5;
+
+/// Knobs of the tagger, exposed so that evaluation can compare the lexicon alone with the
+/// lexicon plus model, and re-fit the lexicon scale on labelled data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaggerOptions {
+    /// Use the trained model for the sectors it covers (otherwise lexicon only).
+    pub use_model: bool,
+    /// Length-normalised lexicon evidence at which a sector scored by the lexicon alone
+    /// reaches 0.5 and is tagged. Fitted on the training folds of the labelled corpora.
+    pub lexicon_threshold: f32,
+    /// Tag threshold on the score.
+    pub threshold: f32,
+    /// Sentence-count rule for multi-topic articles (0 turns it off): in a multi-topic
+    /// article, a sector with at least this many distinct sentences whose own cue weight
+    /// reaches [`TaggerOptions::sentence_cue`] is tagged whatever the model says. See
+    /// [`SENTENCE_MIN`] for the rule and how its values were chosen.
+    pub min_sentences: usize,
+    /// Distinct-term lexicon weight one sentence needs to count as evidence for a sector.
+    pub sentence_cue: f32,
+    /// Distinct-term lexicon weight at which a single sentence is devoted to a sector and
+    /// tags it on its own.
+    pub devoted_cue: f32,
+    /// Number of sectors that must each reach the sentence count for the article to count
+    /// as multi-topic, which the sentence-count rule needs.
+    pub spread_sectors: usize,
+    /// A sentence with cues of this many sectors or more is a list of areas ("trade,
+    /// investment, science and technology, transport and tourism") and is evidence for none
+    /// of them in the sentence-count rule (0: no such limit).
+    pub list_sectors: usize,
+    /// Tag every sector the body names as a field of cooperation ("talks covered the
+    /// economic, trade, and energy sectors", "energy cooperation"); see [`listed_fields`].
+    pub list_fields: bool,
+}
+
+impl Default for TaggerOptions {
+    fn default() -> Self {
+        // The fitted values travel with the trained model (data/model.tsv) so that they can
+        // never disagree with the per-sector gates fitted alongside them.
+        TaggerOptions {
+            use_model: true,
+            lexicon_threshold: MODEL.lexicon_threshold().unwrap_or(LEXICON_THRESHOLD),
+            threshold: 0.5,
+            min_sentences: SENTENCE_MIN,
+            sentence_cue: SENTENCE_CUE,
+            devoted_cue: DEVOTED_CUE,
+            spread_sectors: SPREAD_SECTORS,
+            list_sectors: LIST_SECTORS,
+            list_fields: true,
+        }
+    }
+}
+
+/// Fallback for [`TaggerOptions::lexicon_threshold`] when the model file does not set it, and
+/// the unit of the lexicon features the model sees.
+pub const LEXICON_THRESHOLD: f32 = 2.5;
+/// Body length (in words) over which lexicon evidence is normalised: evidence is divided by
+/// sqrt(1 + words / LENGTH_UNIT), so long articles need proportionally more cues. Chosen by a
+/// grid search (100 to 1600 words, and none) on the training folds; `train` reports it.
+pub const LENGTH_UNIT: f32 = 400.0;
+
+/// Sentence-count rule for multi-topic articles. The corpora label one topic per story (BBC)
+/// or a few (Reuters), so the model learns to pick an article's main sectors, and
+/// length-normalised evidence dilutes a sector that a long article discusses in a few
+/// sentences among many. General news (bilateral relations, state visits, summits, country
+/// profiles) discusses trade, energy, culture, transport... a sentence or two each, and
+/// readers expect every such sector tagged.
+///
+/// The rule: a body sentence is evidence for a sector when its distinct cue terms of that
+/// sector weigh >= `SENTENCE_CUE` (one clear cue, or a weaker pair), unless it holds cues of
+/// `LIST_SECTORS` sectors or more: then it is a list of cooperation areas ("trade,
+/// investment, science and technology, transport and tourism"), which says nothing about any
+/// one of them. An article is multi-topic when at least `SPREAD_SECTORS` sectors each have at
+/// least `SENTENCE_MIN` evidence sentences; in a multi-topic article every such sector is
+/// tagged, and so is any sector one sentence of which carries >= `DEVOTED_CUE` (a sentence
+/// devoted to it), whatever the model says. Single-topic stories rarely reach the breadth
+/// condition, so the labelled corpora (single-topic, or nearly) barely notice the rule.
+///
+/// How the values were chosen: a grid search with `eval --min-sentences/--sentence-cue/
+/// --devoted-cue/--spread-sectors/--list-sectors` (SENTENCE_MIN 2-4, SENTENCE_CUE 0.8-2.0,
+/// DEVOTED_CUE 2.5-4 and off, SPREAD_SECTORS off and 3-6, LIST_SECTORS off and 3-6), the
+/// corpora scored on the training folds 1-4 only. Admissible: training-fold macro-F1 within
+/// 0.005 of the tagger without the rule on both corpora (BBC 0.976 -> 0.974, Reuters
+/// 0.945 -> 0.945); among those, the one with the best macro-F1 on the hand-labelled seeds
+/// (their labelling rule, bench/data/README.md, is the target behaviour). Looser settings
+/// cost the corpora far more: without the breadth condition SENTENCE_MIN 2 / SENTENCE_CUE 1.0
+/// drops the training folds to 0.902 / 0.867; SENTENCE_MIN 2 with SPREAD_SECTORS 4 to
+/// 0.965 / 0.935. Fold 0 played no part in the choice.
+pub const SENTENCE_MIN: usize = 3;
+/// See [`SENTENCE_MIN`].
+pub const SENTENCE_CUE: f32 = 1.0;
+/// See [`SENTENCE_MIN`].
+pub const DEVOTED_CUE: f32 = 3.0;
+/// See [`SENTENCE_MIN`].
+pub const SPREAD_SECTORS: usize = 4;
+/// See [`SENTENCE_MIN`].
+pub const LIST_SECTORS: usize = 5;
+
+/// Per sector: how many body sentences carry distinct cue weight >= `cue`, and the largest
+/// distinct cue weight of any one sentence. Each term counts once per sentence.
+fn sentence_support(
+    hits: &[Hit],
+    sent: &[Option<usize>],
+    cue: f32,
+    list_sectors: usize,
+) -> ([u32; Sector::COUNT], [f32; Sector::COUNT]) {
+    let mut count = [0u32; Sector::COUNT];
+    let mut best = [0f32; Sector::COUNT];
+    let mut i = 0;
+    // Hits come in text order, so each sentence's hits are one run.
+    let mut seen: Vec<(usize, u32)> = Vec::new();
+    while i < hits.len() {
+        let Some(cur) = sent[i] else {
+            i += 1;
+            continue;
+        };
+        let mut sum = [0f32; Sector::COUNT];
+        seen.clear();
+        while i < hits.len() && sent[i] == Some(cur) {
+            let h = &hits[i];
+            let key = (h.sector.index(), h.term);
+            if !seen.contains(&key) {
+                seen.push(key);
+                sum[key.0] += h.weight;
+            }
+            i += 1;
+        }
+        let sectors = sum.iter().filter(|&&w| w > 0.0).count();
+        if list_sectors > 0 && sectors >= list_sectors {
+            continue;
+        }
+        for k in 0..16 {
+            if sum[k] > 0.0 {
+                best[k] = best[k].max(sum[k]);
+                if sum[k] >= cue {
+                    count[k] += 1;
+                }
+            }
+        }
+    }
+    (count, best)
+}
+
+/// Words that make an adjacent sector cue a field of cooperation ("energy cooperation",
+/// "cooperation in trade").
+const COOPERATION_WORDS: &[&str] = &[
+    "cooperation",
+    "co-operation",
+    "collaboration",
+    "collaborations",
+    "cooperate",
+    "collaborate",
+    "partnership",
+    "partnerships",
+];
+/// Words that make a list of sector cues a list of fields ("the economic, trade, and
+/// energy sectors"); alone next to one cue ("the oil sector") they say nothing more than
+/// the cue.
+const FIELD_WORDS: &[&str] = &[
+    "sector",
+    "sectors",
+    "field",
+    "fields",
+    "area",
+    "areas",
+    "sphere",
+    "spheres",
+    "domain",
+    "domains",
+    "ties",
+    "links",
+    "exchanges",
+];
+/// What may stand between two items of one list: separators and the glue of list phrases
+/// ("cooperation in the trade and investment spheres", "fields such as trade, energy").
+/// Not "between": "collaboration between art and technology" names the partners.
+const LIST_GLUE: &[&str] = &[
+    "and",
+    "or",
+    "the",
+    "in",
+    "of",
+    "on",
+    "for",
+    "as",
+    "well",
+    "such",
+    "including",
+    "include",
+    "like",
+    "both",
+    "its",
+    "their",
+    "our",
+    "across",
+    "also",
+    "especially",
+];
+/// Longest gap (bytes) between two items of one list.
+const LIST_GAP: usize = 32;
+
+/// Per sector, the first body sentence that names it as a field of cooperation, if any.
+///
+/// Why: articles about bilateral relations state what two countries cooperate on in lists
+/// ("cooperation in trade, commerce, and defense", "areas for collaboration such as
+/// technology, education, healthcare, and tourism", "energy cooperation"). Each listed
+/// field is a sector the article covers (it is the question readers ask of such articles),
+/// although one list item is too little evidence for the scores above.
+///
+/// Rule: in one sentence, sector cues and cooperation or field words are chained when only
+/// separators and list glue ([`LIST_GLUE`]) stand between them, at most [`LIST_GAP`]
+/// bytes apart. A chain names fields of cooperation when it holds a cooperation word, or a
+/// field word and cues of two or more sectors; each sector in it is then listed.
+fn listed_fields(
+    body: &str,
+    hits: &[Hit],
+    sent: &[Option<usize>],
+    sentences: &[Span],
+) -> [Option<usize>; 16] {
+    let mut out = [None; 16];
+    let mut i = 0;
+    // (start, end, Some(sector) for a cue | None for a cooperation word, is_field)
+    let mut items: Vec<(usize, usize, Option<Sector>, bool)> = Vec::new();
+    while i < hits.len() {
+        let Some(cur) = sent[i] else {
+            i += 1;
+            continue;
+        };
+        let first = i;
+        while i < hits.len() && sent[i] == Some(cur) {
+            i += 1;
+        }
+        let Some(span) = sentences.get(cur) else {
+            continue;
+        };
+        let Some(text) = body.get(span.start..span.end) else {
+            continue;
+        };
+        items.clear();
+        for h in &hits[first..i] {
+            // A cue that is itself a cooperation word ("cooperation" cues politics) names
+            // no field.
+            let surface = body.get(h.start..h.end).unwrap_or("").to_ascii_lowercase();
+            if COOPERATION_WORDS.contains(&surface.as_str()) || FIELD_WORDS.contains(&surface.as_str()) {
+                continue;
+            }
+            items.push((h.start, h.end, Some(h.sector), false));
+        }
+        let mut has_context = false;
+        for (off, word) in word_spans(text) {
+            // Capitalised, the word is part of a name ("Organisation for Economic
+            // Co-operation and Development"), not a statement about cooperation.
+            if !word.starts_with(|c: char| c.is_ascii_lowercase()) {
+                continue;
+            }
+            let lower = word.to_ascii_lowercase();
+            let coop = COOPERATION_WORDS.contains(&lower.as_str());
+            let field = FIELD_WORDS.contains(&lower.as_str());
+            if coop || field {
+                has_context = true;
+                let start = span.start + off;
+                items.push((start, start + word.len(), None, field));
+            }
+        }
+        if !has_context {
+            continue;
+        }
+        items.sort_by_key(|it| (it.0, it.1));
+        // Walk the items in order, cutting a chain wherever the gap is not list glue.
+        let mut chain_start = 0;
+        for k in 0..=items.len() {
+            let linked = k < items.len() && k > chain_start && is_list_gap(body, items[k - 1].1, items[k].0);
+            if k < items.len() && (k == chain_start || linked) {
+                continue;
+            }
+            let chain = &items[chain_start..k];
+            let coop = chain.iter().any(|it| it.2.is_none() && !it.3);
+            let field = chain.iter().any(|it| it.3);
+            let mut sectors: Vec<Sector> = chain.iter().filter_map(|it| it.2).collect();
+            sectors.sort();
+            sectors.dedup();
+            if !sectors.is_empty() && (coop || (field && sectors.len() >= 2)) {
+                for s in sectors {
+                    out[s.index()].get_or_insert(cur);
+                }
+            }
+            chain_start = k;
+        }
+    }
+    out
+}
+
+/// Words of a sentence with their byte offsets (letters, digits and inner hyphens).
+fn word_spans(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        let word = c.is_alphanumeric() || c == '-';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
+}
+
+/// True when `body[from..to]` only holds list separators and glue words.
+fn is_list_gap(body: &str, from: usize, to: usize) -> bool {
+    if to < from {
+        // Overlapping items (a cue inside a longer one) belong together.
+        return true;
+    }
+    if to - from > LIST_GAP {
+        return false;
+    }
+    let Some(gap) = body.get(from..to) else {
+        return false;
+    };
+    gap.split(|c: char| c.is_whitespace() || matches!(c, ',' | '&' | '/' | ';' | ':'))
+        .filter(|w| !w.is_empty())
+        .all(|w| LIST_GLUE.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+/// Length-normalised lexicon evidence per sector (indexed like [`Sector::ALL`]); the `train`
+/// command uses it to fit how the lexicon and the model are combined.
+pub fn lexicon_evidence(title: &str, body: &str) -> [f32; Sector::COUNT] {
+    let sentences = super::sentences::split(body);
+    lexicon_scan(title, body, &sentences).evidence
+}
+
+struct LexiconScan {
+    evidence: [f32; Sector::COUNT],
+    title_hits: Vec<Hit>,
+    body_hits: Vec<Hit>,
+    /// Sentence index of each body hit.
+    body_sent: Vec<Option<usize>>,
+}
+
+/// Lexicon hits of the body (with their sentences) and the evidence per sector.
+fn lexicon_scan(title: &str, body: &str, sentences: &[Span]) -> LexiconScan {
+    let title_hits = LEXICON.hits(title);
+    let body_hits = LEXICON.hits(body);
+    let body_sent: Vec<Option<usize>> = body_hits
+        .iter()
+        .map(|h| sentence_of(sentences, h.start))
+        .collect();
+    let raw = lexicon_raw(&title_hits, &body_hits, &body_sent);
+    let words = super::text::count_words(body) as f32;
+    let lf = (1.0 + words / LENGTH_UNIT).sqrt();
+    let window = window_evidence(&body_hits, &body_sent, sentences.len());
+    let mut evidence = [0f32; Sector::COUNT];
+    for i in 0..16 {
+        evidence[i] = (raw[i] / lf).max(window[i]);
+    }
+    LexiconScan {
+        evidence,
+        title_hits,
+        body_hits,
+        body_sent,
+    }
+}
+
+/// Sentences in the window of [`window_evidence`].
+const WINDOW: usize = 5;
+
+/// The strongest lexicon evidence found in any run of [`WINDOW`] consecutive sentences. A long
+/// article with one passage devoted to a sector ("... energy resources ... oil and gas ...
+/// petroleum ... energy security") is about that sector too, even though its whole-article
+/// evidence is diluted by length.
+fn window_evidence(hits: &[Hit], sent: &[Option<usize>], n: usize) -> [f32; Sector::COUNT] {
+    // Hits bucketed by sentence in one flat array (a counting sort that keeps text order within
+    // a sentence): a vector per sentence cost an allocation each.
+    let mut offsets = vec![0usize; n + 1];
+    for &i in sent.iter().flatten().filter(|&&i| i < n) {
+        offsets[i + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut flat = vec![0usize; offsets[n]];
+    for (k, s) in sent.iter().enumerate() {
+        let Some(i) = s.filter(|&i| i < n) else {
+            continue;
+        };
+        // In bounds: sentence i owns flat[offsets[i]..offsets[i + 1]] and fills it once.
+        flat[fill[i]] = k;
+        fill[i] += 1;
+    }
+    let per = |i: usize| {
+        flat[offsets[i]..offsets[i + 1]]
+            .iter()
+            .filter_map(|&k| hits.get(k))
+    };
+    // A term's weight is fixed per sector, so a window's evidence only depends on how often
+    // each (sector, term) occurs in it: slide the window, adjusting counts and sums.
+    let contribution = |w: f32, c: u32| {
+        if c == 0 {
+            0.0
+        } else {
+            w * (1.0 + 0.5 * (c as f32).ln())
+        }
+    };
+    let mut counts: FastMap<(usize, u32), (f32, u32)> = FastMap::default();
+    let mut sum = [0f32; Sector::COUNT];
+    let mut best = [0f32; Sector::COUNT];
+    let mut apply = |h: &Hit, delta: i32, sum: &mut [f32; Sector::COUNT]| {
+        let si = h.sector.index();
+        let e = counts.entry((si, h.term)).or_insert((h.weight, 0));
+        let before = contribution(e.0, e.1);
+        e.1 = (e.1 as i32 + delta).max(0) as u32;
+        sum[si] += contribution(e.0, e.1) - before;
+    };
+    for end in 0..n {
+        for h in per(end) {
+            apply(h, 1, &mut sum);
+        }
+        if end >= WINDOW {
+            for h in per(end - WINDOW) {
+                apply(h, -1, &mut sum);
+            }
+        }
+        for i in 0..16 {
+            best[i] = best[i].max(sum[i]);
+        }
+    }
+    best
+}
+
+/// Model features of a sentence that explain a tag of sector `s`.
+const TOP_FEATURES: usize = 3;
+
+/// A feature of a sentence heavy enough to be evidence for `sector`.
+#[derive(Clone, Copy)]
+struct StrongFeature {
+    sector: Sector,
+    weight: f32,
+    id: u32,
+}
+
+/// Per sentence, its features whose weight for some sector reaches [`MODEL_EVIDENCE_WEIGHT`],
+/// in feature order. Computed once per article: looking weights up for every tagged sector
+/// and every feature of every sentence was a large share of tagging, and few features are
+/// this heavy.
+fn strong_features(sentence_feats: &[Vec<u32>]) -> Vec<Vec<StrongFeature>> {
+    sentence_feats
+        .iter()
+        .map(|ids| {
+            let mut out = Vec::new();
+            for &id in ids {
+                let weights = MODEL.weights(id);
+                for (k, &(sector, weight)) in weights.iter().enumerate() {
+                    // A sector's weight is its first entry (as in `Model::weight`).
+                    if weight >= MODEL_EVIDENCE_WEIGHT && !weights[..k].iter().any(|(ws, _)| *ws == sector) {
+                        out.push(StrongFeature { sector, weight, id });
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The [`TOP_FEATURES`] heaviest strong features of a sentence for `s`, heaviest first, ties
+/// in feature order; kept in a fixed array rather than a sorted vector per sentence.
+fn top_model_features(strong: &[StrongFeature], s: Sector) -> [Option<(f32, u32)>; TOP_FEATURES] {
+    let mut top: [Option<(f32, u32)>; TOP_FEATURES] = [None; TOP_FEATURES];
+    for f in strong.iter().filter(|f| f.sector == s) {
+        let w = f.weight;
+        // After every kept feature at least as heavy, so equal weights keep feature order.
+        let Some(slot) = top.iter().position(|t| t.is_none_or(|(tw, _)| tw < w)) else {
+            continue;
+        };
+        top.copy_within(slot..TOP_FEATURES - 1, slot + 1);
+        top[slot] = Some((w, f.id));
+    }
+    top
+}
+
+/// Maps evidence onto [0, 1] so that `threshold_evidence` lands on 0.5.
+fn lexicon_score(evidence: f32, threshold_evidence: f32) -> f32 {
+    1.0 - (-std::f32::consts::LN_2 * evidence / threshold_evidence.max(1e-3)).exp()
+}
+
+/// The tags plus, per sector, every sentence that supports it (used for country pairs).
+pub(crate) struct Tagging {
+    pub tags: Vec<SectorTag>,
+    pub support: Vec<(Sector, Vec<usize>)>,
+}
+
+/// Index of the sentence holding byte `pos`, if any.
+fn sentence_of(sentences: &[Span], pos: usize) -> Option<usize> {
+    let i = sentences.partition_point(|s| s.end <= pos);
+    sentences.get(i).filter(|s| s.start <= pos).map(|_| i)
+}
+
+/// Lexicon evidence per sector: each distinct term counts once at its best position, plus a
+/// damped bonus for repetition, so one word repeated many times cannot carry a tag alone.
+fn lexicon_raw(title_hits: &[Hit], body_hits: &[Hit], body_sent: &[Option<usize>]) -> [f32; Sector::COUNT] {
+    // (sector, term) -> (best factor-weighted weight, count)
+    let mut acc: FastMap<(usize, u32), (f32, u32)> = FastMap::default();
+    for h in title_hits {
+        let e = acc.entry((h.sector.index(), h.term)).or_insert((0.0, 0));
+        e.0 = e.0.max(h.weight * TITLE_FACTOR);
+        e.1 += 1;
+    }
+    for (h, si) in body_hits.iter().zip(body_sent) {
+        let f = match si {
+            Some(i) if *i < LEAD_SENTENCES => LEAD_FACTOR,
+            _ => 1.0,
+        };
+        let e = acc.entry((h.sector.index(), h.term)).or_insert((0.0, 0));
+        e.0 = e.0.max(h.weight * f);
+        e.1 += 1;
+    }
+    let mut raw = [0f32; Sector::COUNT];
+    for ((si, _), (w, n)) in acc {
+        raw[si] += w * (1.0 + 0.5 * (n as f32).ln());
+    }
+    raw
+}
+
+pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOptions) -> Tagging {
+    let scan_lex = lexicon_scan(title, body, sentences);
+    let (evidence, body_hits, body_sent, title_hits) = (
+        scan_lex.evidence,
+        scan_lex.body_hits,
+        scan_lex.body_sent,
+        scan_lex.title_hits,
+    );
+    let scan = if opts.use_model {
+        Some(MODEL.scan(title, body, sentences))
+    } else {
+        None
+    };
+
+    let (sent_count, sent_best) = if opts.min_sentences > 0 {
+        sentence_support(&body_hits, &body_sent, opts.sentence_cue, opts.list_sectors)
+    } else {
+        ([0; Sector::COUNT], [0.0; Sector::COUNT])
+    };
+
+    let listed = if opts.list_fields {
+        listed_fields(body, &body_hits, &body_sent, sentences)
+    } else {
+        [None; 16]
+    };
+
+    let breadth = sent_count
+        .iter()
+        .filter(|&&n| n > 0 && n as usize >= opts.min_sentences)
+        .count();
+    let multi_topic = breadth >= opts.spread_sectors;
+
+    let mut tags = Vec::new();
+    let mut support = Vec::new();
+    // Filled on the first tagged sector the model covers.
+    let mut strong: Option<Vec<Vec<StrongFeature>>> = None;
+    // Each sector's score by the rules above, then the tags.
+    let mut scores = [0f32; 16];
+    for s in Sector::ALL {
+        let si = s.index();
+        let evidence = evidence[si];
+        let spread = opts.min_sentences > 0
+            && multi_topic
+            && (sent_count[si] as usize >= opts.min_sentences || sent_best[si] >= opts.devoted_cue);
+        // Where the model covers a sector, the lexicon may still tag on strong evidence (the
+        // per-sector gate fitted by `train`): the corpora are narrow and the lexicon keeps
+        // the tagger general on other news.
+        let score = match scan.as_ref().and_then(|sc| sc.prob[si]) {
+            Some(p) => {
+                let gate = MODEL.lexicon_gate(s).unwrap_or(Gate {
+                    evidence: opts.lexicon_threshold,
+                    floor: 0.0,
+                    cap: opts.lexicon_threshold,
+                });
+                let needed = if p >= gate.floor {
+                    gate.evidence.min(gate.cap)
+                } else {
+                    gate.cap
+                };
+                p.max(lexicon_score(evidence, needed))
+            }
+            None => lexicon_score(evidence, opts.lexicon_threshold),
+        };
+        // Discussed in several sentences (or one devoted sentence), or named as a field of
+        // cooperation: tagged at the threshold.
+        scores[si] = if spread || listed[si].is_some() {
+            score.max(opts.threshold)
+        } else {
+            score
+        };
+    }
+    for s in Sector::ALL {
+        let si = s.index();
+        let score = scores[si];
+        if score.is_nan() || score < opts.threshold {
+            continue;
+        }
+        // Evidence strength per sentence: lexicon weights plus positive model weights.
+        let mut strength = vec![0f32; sentences.len()];
+        let mut terms: Vec<Vec<String>> = vec![Vec::new(); sentences.len()];
+        // Only words the model weighs heavily explain a tag; the long tail of small weights
+        // moves the score but says nothing to a reader.
+        let mut lexical = vec![false; sentences.len()];
+        for (h, sent) in body_hits.iter().zip(&body_sent) {
+            if h.sector != s {
+                continue;
+            }
+            if let Some(i) = *sent {
+                let surface = body.get(h.start..h.end).unwrap_or("").to_lowercase();
+                if !terms[i].contains(&surface) {
+                    strength[i] += h.weight;
+                    terms[i].push(surface);
+                }
+                lexical[i] = true;
+            }
+        }
+        if let Some(sc) = scan.as_ref().filter(|_| MODEL.covers(s)) {
+            let strong = strong.get_or_insert_with(|| strong_features(&sc.sentence_feats));
+            for (i, feats) in strong.iter().enumerate() {
+                let pos = top_model_features(feats, s);
+                // Model weights run to ~12 against lexicon weights of ~1; scaled down so that a
+                // sentence with curated cues outranks one with a few heavy corpus words.
+                for (w, id) in pos.iter().flatten() {
+                    strength[i] += *w * MODEL_EVIDENCE_SCALE;
+                    let term = MODEL.term(*id);
+                    if !terms[i].iter().any(|t| t.starts_with(term)) {
+                        terms[i].push(term.to_string());
+                    }
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..sentences.len()).filter(|&i| strength[i] > 0.0).collect();
+        order.sort_by(|&a, &b| strength[b].total_cmp(&strength[a]).then(a.cmp(&b)));
+        // The sentence naming the sector as a field of cooperation is shown whatever its rank.
+        if let Some(l) = listed[si] {
+            if let Some(pos) = order.iter().position(|&i| i == l).filter(|&p| p >= MAX_EVIDENCE) {
+                order.remove(pos);
+                order.insert(MAX_EVIDENCE - 1, l);
+            }
+        }
+        let evidence: Vec<Evidence> = order
+            .iter()
+            .take(MAX_EVIDENCE)
+            .map(|&i| Evidence {
+                span: sentences[i],
+                terms: std::mem::take(&mut terms[i]),
+            })
+            .collect();
+        // A tag must show why: no evidence sentence and no cue in the title, no tag.
+        if evidence.is_empty() && !title_hits.iter().any(|h| h.sector == s) {
+            continue;
+        }
+        let mut supp: Vec<usize> = (0..sentences.len()).filter(|&i| lexical[i]).collect();
+        supp.extend(order.iter().take(MAX_EVIDENCE));
+        supp.sort_unstable();
+        supp.dedup();
+        support.push((s, supp));
+        tags.push(SectorTag {
+            sector: s,
+            score: score.clamp(0.0, 1.0),
+            evidence,
+        });
+    }
+    tags.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.sector.cmp(&b.sector)));
+    Tagging { tags, support }
+}

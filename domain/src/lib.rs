@@ -1,0 +1,14 @@
+//! The rules every sectorwire crate agrees on, with no I/O and almost no
+//! dependencies, so the read side, the write side and clients can share them
+//! without linking each other:
+//!
+//! - [`sector`]: the fixed sector taxonomy (slugs on the wire, labels for
+//!   people, IPTC Media Topic codes for joining other archives);
+//! - [`id`]: how an article's id is derived from its idempotency key, and
+//!   what a well-formed id looks like in a request.
+#![deny(missing_docs)]
+
+pub mod id;
+pub mod sector;
+
+pub use sector::Sector;

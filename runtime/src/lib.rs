@@ -1,0 +1,131 @@
+//! Process plumbing shared by both services and the CLI, so every binary
+//! logs, stops, checks health and accepts connections the same way. Kept out
+//! of the contract crate so clients of `sectorwire-proto` link no clap or
+//! tracing-subscriber.
+//!
+//! - [`init_tracing`] / [`LogFormat`]: log setup (pretty or JSON);
+//! - [`shutdown_signal`]: Ctrl-C or SIGTERM;
+//! - [`check_health`]: the `healthcheck` subcommands' client;
+//! - [`incoming`]: accepted TCP connections with the options servers need;
+//! - [`store`]: opening sled stores alike on both sides.
+
+pub mod store;
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default on a terminal or anywhere).
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Installs the global `tracing` subscriber. `RUST_LOG` overrides the default
+/// `info` level. Calling it twice is harmless (the second call is ignored), so
+/// tests and the CLI can start services in one process.
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let result = match format {
+        LogFormat::Pretty => fmt().with_env_filter(filter).with_target(false).try_init(),
+        LogFormat::Json => fmt().with_env_filter(filter).json().try_init(),
+    };
+    // An already-installed subscriber is fine: keep it.
+    let _ = result;
+}
+
+/// Resolves on Ctrl-C or SIGTERM, whichever comes first. Servers pass it to
+/// `serve_with_shutdown` so in-flight requests finish and stores flush.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Why a health check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The address is not a valid endpoint URI.
+    #[error("invalid address {0}")]
+    Address(String),
+    /// Could not connect.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: tonic::transport::Error,
+    },
+    /// The health RPC failed.
+    #[error("health check of {service} failed: {0}", service = .1)]
+    Rpc(tonic::Status, String),
+    /// The service answered but is not serving.
+    #[error("{0} is not serving (status {1})")]
+    NotServing(String, i32),
+}
+
+/// Asks the `grpc.health.v1` service at `addr` whether `service` is SERVING.
+/// Used by the `healthcheck` subcommands that container health checks run.
+pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let uri = if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(uri.clone())
+        .map_err(|_| HealthError::Address(addr.to_string()))?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(3));
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|source| HealthError::Connect { addr: uri, source })?;
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await
+        .map_err(|status| HealthError::Rpc(status, service.to_string()))?
+        .into_inner();
+    if response.status == ServingStatus::Serving as i32 {
+        Ok(())
+    } else {
+        Err(HealthError::NotServing(service.to_string(), response.status))
+    }
+}
+
+/// Accepted connections for a tonic server, with Nagle's algorithm off.
+///
+/// tonic only sets `TCP_NODELAY` on listeners it binds itself; the services
+/// bind their own (so `127.0.0.1:0` can report its port), and with Nagle on
+/// a response split across two writes waits for the client's delayed ACK,
+/// which shows up as multi-millisecond tail latency on small RPCs.
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}
