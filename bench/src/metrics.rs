@@ -6,12 +6,7 @@ use sectorwire_domain::Sector;
 /// Deterministic fold (0..5) of a document id: FNV-1a 64 of its bytes, mod 5. Fold 0 is the
 /// held-out test fold that neither training nor tuning may look at.
 pub fn fold_of(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h % 5
+    sectorwire_domain::hash::fnv1a(id.as_bytes()) % 5
 }
 
 /// Counts for one sector.

@@ -22,11 +22,7 @@ use crate::render;
 use crate::{Endpoints, FilterArgs};
 
 async fn channel(addr: &str) -> anyhow::Result<Channel> {
-    let uri = if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    };
+    let uri = sectorwire_runtime::endpoint_uri(addr);
     tonic::transport::Endpoint::from_shared(uri.clone())
         .with_context(|| format!("invalid address {addr}"))?
         .connect()

@@ -32,9 +32,14 @@ use sectorwire_runtime::{init_tracing, LogFormat};
 #[command(
     name = "sectorwire",
     version,
-    about = "News articles in, sector-tagged records out, over gRPC"
+    about = "News articles in, sector-tagged records out, over gRPC",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    /// `up`'s options, for `sectorwire` with no subcommand: parsed by clap
+    /// like `sectorwire up`'s, so both honour the same flags and variables.
+    #[command(flatten)]
+    up: up::UpArgs,
     /// Log format (for `up`).
     #[arg(long, env = "SECTORWIRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     log_format: LogFormat,
@@ -215,7 +220,7 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Up(up::UpArgs::default()));
+    let command = cli.command.unwrap_or(Command::Up(cli.up));
     match command {
         Command::Up(args) => {
             init_tracing(cli.log_format);

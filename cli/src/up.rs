@@ -70,17 +70,6 @@ async fn load_examples(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-impl Default for UpArgs {
-    fn default() -> Self {
-        UpArgs {
-            data_dir: PathBuf::from(std::env::var("SECTORWIRE_DATA_DIR").unwrap_or_else(|_| "data".into())),
-            ingest_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            query_listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
-            demo: false,
-        }
-    }
-}
-
 /// Runs both services until Ctrl-C or SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let ingest_listener = tokio::net::TcpListener::bind(args.ingest_listen)

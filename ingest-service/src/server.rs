@@ -79,11 +79,7 @@ impl IngestConfig {
         IngestConfig {
             listen,
             data_dir,
-            queue_capacity: 4096,
-            max_concurrent_requests: 512,
-            max_message_bytes: 32 * 1024 * 1024,
-            feed_buffer: 512,
-            feed_slow_timeout_ms: 30_000,
+            ..sectorwire_runtime::clap_defaults()
         }
     }
 

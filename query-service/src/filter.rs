@@ -33,6 +33,29 @@ pub struct Filter {
     pub published_before: Option<i64>,
 }
 
+impl Filter {
+    /// An explicit, versioned encoding of the filter for page-token digests.
+    /// Written out field by field rather than taken from `Debug`, whose format
+    /// carries no stability promise: tokens must survive upgrades.
+    pub fn stable_encoding(&self) -> String {
+        let list = |values: &[String]| values.join("\u{1e}");
+        let bound = |b: Option<i64>| b.map(|v| v.to_string()).unwrap_or_default();
+        [
+            "filter/v1".to_string(),
+            list(&self.sectors),
+            list(&self.countries),
+            self.country_pair.clone().unwrap_or_default(),
+            list(&self.entities),
+            list(&self.outlets),
+            list(&self.authors),
+            list(&self.languages),
+            bound(self.published_after),
+            bound(self.published_before),
+        ]
+        .join("\u{1f}")
+    }
+}
+
 fn is_country_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())
 }

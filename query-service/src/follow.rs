@@ -66,11 +66,7 @@ async fn follow_once(
     state: &FollowState,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
-    let uri = if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    };
+    let uri = sectorwire_runtime::endpoint_uri(addr);
     let channel = tonic::transport::Endpoint::from_shared(uri)?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)

@@ -34,6 +34,9 @@ pub enum IndexError {
     /// The index directory could not be opened.
     #[error("search index directory: {0}")]
     Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    /// The index directory could not be created.
+    #[error("search index directory: {0}")]
+    Io(#[from] std::io::Error),
     /// The user's query text does not parse.
     #[error("{0}")]
     Query(String),
@@ -95,9 +98,13 @@ pub fn order_key(article: &Article) -> u64 {
     (seconds << 31) | (article.sequence & 0x7FFF_FFFF)
 }
 
+/// The facets the index can count, in the order `CountArticles` returns them
+/// when none are named.
+pub const FACETS: [&str; 6] = ["sector", "country", "entity", "outlet", "author", "language"];
+
 /// A facet the index can count.
 pub fn is_facet(name: &str) -> bool {
-    KEYWORD_FIELDS.contains(&name) && name != "pair"
+    FACETS.contains(&name)
 }
 
 /// Read and write access to the tantivy index.
@@ -110,8 +117,7 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Opens or creates the index in `dir`.
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| IndexError::Query(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(IndexError::Io)?;
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
         let index = Index::open_or_create(directory, schema())?;
         let s = index.schema();
@@ -488,4 +494,16 @@ pub enum ListOrder {
     IngestedDesc,
     /// Lowest sequence first (watch streams).
     IngestedAsc,
+}
+
+impl ListOrder {
+    /// Stable name for page-token digests (never `Debug`, which may change).
+    pub fn stable_name(self) -> &'static str {
+        match self {
+            ListOrder::PublishedDesc => "published_desc",
+            ListOrder::PublishedAsc => "published_asc",
+            ListOrder::IngestedDesc => "ingested_desc",
+            ListOrder::IngestedAsc => "ingested_asc",
+        }
+    }
 }

@@ -9,17 +9,25 @@
 //!   index, storing the applied sequence with both;
 //! - [`index`]: the tantivy schema, filters, ordering keys, BM25 search,
 //!   snippets and aggregations;
-//! - [`server`]: gRPC handlers; request validation lives in [`filter`] and
-//!   [`page_token`], calendar folding in [`timeline`], country-pair
-//!   summaries in [`pair`], partial responses in [`view`], excerpt windows
-//!   in [`snippet`] (all pure).
+//! - [`reader`]: the transport-independent read service: validated plans in,
+//!   response messages out, every sled and tantivy call on a bounded lane of
+//!   the blocking pool;
+//! - [`server`]: thin gRPC handlers: [`requests`] validates each request
+//!   (with [`filter`] and [`page_token`]) before anything waits, the reader
+//!   answers, and [`error`] is the one map from failures to statuses.
+//!
+//! Pure helpers: calendar folding in [`timeline`], country-pair summaries in
+//! [`pair`], partial responses in [`view`], excerpt windows in [`snippet`].
 
+pub mod error;
 pub mod filter;
 pub mod follow;
 pub mod index;
 pub mod model;
 pub mod page_token;
 pub mod pair;
+pub mod reader;
+pub mod requests;
 pub mod server;
 pub mod snippet;
 pub mod timeline;

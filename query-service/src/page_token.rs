@@ -69,14 +69,10 @@ impl PageToken {
 /// Stable 64-bit digest of request parameters (FNV-1a: tokens must not
 /// depend on a per-process random hasher seed).
 pub fn digest(parts: &[&str]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0x1f)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
+    use sectorwire_domain::hash::{fnv1a_step, FNV_OFFSET};
+    parts.iter().fold(FNV_OFFSET, |hash, part| {
+        part.bytes().chain(std::iter::once(0x1f)).fold(hash, fnv1a_step)
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! - [`incoming`]: accepted TCP connections with the options servers need;
 //! - [`store`]: opening sled stores alike on both sides.
 
+pub mod service;
 pub mod store;
 
 use tracing_subscriber::{fmt, EnvFilter};
@@ -93,11 +94,7 @@ pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> 
     use tonic_health::pb::{
         health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
     };
-    let uri = if addr.contains("://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    };
+    let uri = endpoint_uri(addr);
     let endpoint = tonic::transport::Endpoint::from_shared(uri.clone())
         .map_err(|_| HealthError::Address(addr.to_string()))?
         .connect_timeout(std::time::Duration::from_secs(3))
@@ -128,4 +125,28 @@ pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> 
 /// which shows up as multi-millisecond tail latency on small RPCs.
 pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// A configuration struct with every field at its clap default, ignoring the
+/// environment: the one place defaults are written is the `#[arg]`
+/// attributes, and constructors for tests and embedding start from this.
+pub fn clap_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None::<&str>));
+    let matches = command.get_matches_from(["defaults"]);
+    match T::from_arg_matches(&matches) {
+        Ok(config) => config,
+        // Only a declaration error (a field with no default) gets here: a bug
+        // in the program, not something a user can cause.
+        Err(error) => panic!("configuration defaults do not parse: {error}"),
+    }
+}
+
+/// The URI a client connects to for `addr`: as given when it names a scheme,
+/// else `http://{addr}`, so `host:port` works wherever an address is asked.
+pub fn endpoint_uri(addr: &str) -> String {
+    if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    }
 }

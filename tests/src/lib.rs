@@ -3,7 +3,7 @@
 //! clients, and stop them gracefully so the same directories can be reopened.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use sectorwire_ingest::IngestConfig;
@@ -94,26 +94,14 @@ pub async fn query_client(addr: SocketAddr) -> QueryServiceClient<Channel> {
     QueryServiceClient::new(channel(addr).await).max_decoding_message_size(64 * 1024 * 1024)
 }
 
-/// The shared test data directory (`../shared` beside the checkout).
-pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
-}
+pub use sectorwire_domain::testdata::shared_dir;
 
 /// The seed articles, or `None` (after saying why) when `../shared/seeds` is
 /// missing outside CI. Under CI (`CI=true`) a missing directory fails the
 /// test: CI must exercise the real inputs.
 pub fn seeds() -> Option<Vec<(String, Vec<u8>)>> {
-    let dir = shared_dir().join("seeds");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true but {} is unreadable: {e}", dir.display());
-            }
-            eprintln!("skipping: {} not found ({e})", dir.display());
-            return None;
-        }
-    };
+    let dir = sectorwire_domain::testdata::shared("seeds")?;
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     let mut files: Vec<(String, Vec<u8>)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())

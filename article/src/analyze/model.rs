@@ -249,8 +249,7 @@ impl Model {
 /// in a buffer and hashing it again. Must yield exactly what `token_hash` gives on the
 /// tokens of `for_each_token` (the tests check this), since the vocabulary is keyed by it.
 fn for_each_token_hash(s: &str, mut f: impl FnMut(u64, usize)) {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0100_0000_01b3;
+    use sectorwire_domain::hash::{fnv1a_step, FNV_OFFSET};
     let bytes = s.as_bytes();
     let (mut h, mut len, mut chars) = (FNV_OFFSET, 0usize, 0usize);
     let mut i = 0;
@@ -259,7 +258,7 @@ fn for_each_token_hash(s: &str, mut f: impl FnMut(u64, usize)) {
         if b < 0x80 {
             i += 1;
             if b.is_ascii_alphabetic() {
-                h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+                h = fnv1a_step(h, b.to_ascii_lowercase());
                 len += 1;
                 chars += 1;
                 continue;
@@ -273,7 +272,7 @@ fn for_each_token_hash(s: &str, mut f: impl FnMut(u64, usize)) {
                 let mut enc = [0u8; 4];
                 for lc in c.to_lowercase() {
                     for &lb in lc.encode_utf8(&mut enc).as_bytes() {
-                        h = (h ^ u64::from(lb)).wrapping_mul(FNV_PRIME);
+                        h = fnv1a_step(h, lb);
                         len += 1;
                     }
                 }
@@ -293,12 +292,7 @@ fn for_each_token_hash(s: &str, mut f: impl FnMut(u64, usize)) {
 
 /// FNV-1a 64 of a token, the key of the scan-time maps.
 fn token_hash(t: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in t.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    sectorwire_domain::hash::fnv1a(t.as_bytes())
 }
 
 pub(crate) fn sigmoid(z: f32) -> f32 {

@@ -266,26 +266,7 @@ impl FormMatcher {
 
 /// FNV-1a: the maps on the hot path are keyed by short words, where SipHash's DoS resistance
 /// buys nothing and costs a third of the lookup time.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+pub(crate) use sectorwire_domain::hash::Fnv1a as Fnv;
 
 pub(crate) type FastHash = std::hash::BuildHasherDefault<Fnv>;
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, FastHash>;

@@ -1,0 +1,96 @@
+//! The query side's one error type and its one mapping to gRPC statuses.
+//!
+//! Handlers never build a `Status` themselves: validation, the read model,
+//! the index and the worker pool all report a [`QueryError`], and
+//! `From<QueryError> for Status` decides the code. Source errors are kept
+//! (for logs); clients get a stable message, never a storage library's text.
+
+use sectorwire_proto::status::Violation;
+use tonic::Status;
+
+use crate::index::IndexError;
+use crate::model::ModelError;
+
+/// Why a read could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The request is malformed: INVALID_ARGUMENT with the field violations.
+    #[error("{message}")]
+    Invalid {
+        /// One-line summary.
+        message: String,
+        /// Each offending field.
+        violations: Vec<Violation>,
+    },
+    /// The named article is not in this replica.
+    #[error("article {0} not found")]
+    NotFound(String),
+    /// The replica did not reach the requested `min_sequence` in time.
+    #[error("replica has applied sequence {applied} and did not reach min_sequence {wanted} in time")]
+    Behind {
+        /// What this replica has applied.
+        applied: u64,
+        /// What the caller asked for.
+        wanted: u64,
+    },
+    /// Too many expensive reads are queued already.
+    #[error("too many {0} requests in progress; retry shortly")]
+    Overloaded(&'static str),
+    /// The service is shutting down.
+    #[error("the query service is shutting down")]
+    ShuttingDown,
+    /// The read model failed.
+    #[error("read model")]
+    Model(#[from] ModelError),
+    /// The search index failed.
+    #[error("search index")]
+    Index(#[source] IndexError),
+}
+
+impl QueryError {
+    /// INVALID_ARGUMENT on one field.
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        QueryError::Invalid {
+            message: format!("{field}: {description}"),
+            violations: vec![Violation::new(field, description)],
+        }
+    }
+
+    /// INVALID_ARGUMENT with several violations.
+    pub fn invalid(message: impl Into<String>, violations: Vec<Violation>) -> Self {
+        QueryError::Invalid {
+            message: message.into(),
+            violations,
+        }
+    }
+}
+
+impl From<IndexError> for QueryError {
+    fn from(error: IndexError) -> Self {
+        match error {
+            // The user's query text is the only index error a caller can fix.
+            IndexError::Query(message) => QueryError::field("query", message),
+            other => QueryError::Index(other),
+        }
+    }
+}
+
+impl From<QueryError> for Status {
+    fn from(error: QueryError) -> Status {
+        match error {
+            QueryError::Invalid { message, violations } => {
+                sectorwire_proto::status::invalid_argument(message, &violations)
+            }
+            QueryError::NotFound(_) => Status::not_found(error.to_string()),
+            QueryError::Behind { .. } | QueryError::ShuttingDown => Status::unavailable(error.to_string()),
+            QueryError::Overloaded(_) => Status::resource_exhausted(error.to_string()),
+            QueryError::Model(_) | QueryError::Index(_) => {
+                // The detail goes to the log only: storage messages mean nothing
+                // to a client and may say more than it should see.
+                tracing::error!(error = ?error, "read failed");
+                Status::internal("internal error reading the replica; see the service log")
+            }
+        }
+    }
+}

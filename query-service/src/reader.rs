@@ -1,0 +1,423 @@
+//! The read side as a transport-independent service: validated plans in,
+//! response messages out. The gRPC handlers in [`server`](crate::server)
+//! only decode, call this and encode.
+//!
+//! Every sled and tantivy call runs on tokio's blocking pool behind one of
+//! two [`Lane`]s, never on the async workers: point reads (`GetArticle`,
+//! `BatchGetArticles`) have a lane of their own so they stay fast while
+//! expensive reads (search, listings, facets, timelines, country pairs)
+//! queue in theirs, and are shed with RESOURCE_EXHAUSTED once too many wait.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sectorwire_domain::Sector;
+use sectorwire_proto::article::{Article, SectorInfo};
+use sectorwire_proto::query::{
+    BatchGetArticlesResponse, CountArticlesResponse, Facet, FacetCount, GetCountryPairResponse,
+    ListArticlesResponse, SearchArticlesResponse, SearchHit, SectorSeries, TimelinePoint,
+    WatchArticlesResponse,
+};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::QueryError;
+use crate::filter::Filter;
+use crate::index::ListOrder;
+use crate::model::ReadModel;
+use crate::page_token::PageToken;
+use crate::requests::{CountPlan, ListPlan, PairPlan, SearchPlan, TimelinePlan};
+use crate::{pair, timeline, view};
+
+/// Most articles `GetCountryPair` examines (the most recent ones).
+const MAX_PAIR_ARTICLES: usize = 5000;
+/// Articles fetched per step of a watch stream.
+const WATCH_STEP: usize = 256;
+
+/// A bounded share of the blocking pool: at most `permits` calls run at
+/// once, at most `max_waiting` more wait; beyond that calls are shed.
+pub struct Lane {
+    name: &'static str,
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+impl Lane {
+    /// A lane running `permits` calls at once with `max_waiting` queued.
+    pub fn new(name: &'static str, permits: usize, max_waiting: usize) -> Self {
+        Lane {
+            name,
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Runs `work` on the blocking pool, or sheds it when the queue is full.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, QueryError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, QueryError> + Send + 'static,
+    {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(QueryError::Overloaded(self.name));
+        }
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit.map_err(|_| QueryError::ShuttingDown)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|_| QueryError::ShuttingDown)?
+    }
+}
+
+/// How many reads run at once, by kind.
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderLimits {
+    /// Concurrent point reads.
+    pub point_reads: usize,
+    /// Concurrent expensive reads.
+    pub heavy_reads: usize,
+    /// Expensive reads allowed to wait for a slot before more are shed.
+    pub heavy_queue: usize,
+}
+
+impl Default for ReaderLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ReaderLimits {
+            point_reads: cores * 4,
+            heavy_reads: cores,
+            heavy_queue: 256,
+        }
+    }
+}
+
+/// Answers reads from one replica's read model.
+pub struct Reader {
+    model: Arc<ReadModel>,
+    point: Lane,
+    heavy: Lane,
+}
+
+impl Reader {
+    /// A reader over `model`.
+    pub fn new(model: Arc<ReadModel>, limits: ReaderLimits) -> Self {
+        Reader {
+            model,
+            point: Lane::new("point read", limits.point_reads, limits.point_reads * 64),
+            heavy: Lane::new("search and listing", limits.heavy_reads, limits.heavy_queue),
+        }
+    }
+
+    /// The model's applied sequence.
+    pub fn applied(&self) -> u64 {
+        self.model.applied()
+    }
+
+    /// Articles in the model.
+    pub fn len(&self) -> u64 {
+        self.model.len()
+    }
+
+    /// Whether the model holds no article.
+    pub fn is_empty(&self) -> bool {
+        self.model.is_empty()
+    }
+
+    /// Waits until the model has applied `wanted`, at most `wait`; returns
+    /// the applied sequence (read-your-writes).
+    pub async fn wait_for(&self, wanted: u64, wait: Duration) -> Result<u64, QueryError> {
+        let mut applied = self.model.subscribe_applied();
+        let now = *applied.borrow();
+        if now >= wanted {
+            return Ok(now);
+        }
+        let reached = tokio::time::timeout(wait, applied.wait_for(|s| *s >= wanted))
+            .await
+            .ok()
+            .and_then(|r| r.ok().map(|seq| *seq));
+        reached.ok_or_else(|| QueryError::Behind {
+            applied: self.model.applied(),
+            wanted,
+        })
+    }
+
+    /// One article.
+    pub async fn get(&self, id: String) -> Result<Article, QueryError> {
+        let model = self.model.clone();
+        self.point
+            .run(move || model.get(&id)?.ok_or(QueryError::NotFound(id)))
+            .await
+    }
+
+    /// Several articles; ids not in the replica are listed as missing.
+    pub async fn batch_get(&self, ids: Vec<String>) -> Result<BatchGetArticlesResponse, QueryError> {
+        let model = self.model.clone();
+        self.point
+            .run(move || {
+                let mut response = BatchGetArticlesResponse::default();
+                for id in ids {
+                    match model.get(&id)? {
+                        Some(article) => response.articles.push(article),
+                        None => response.missing_ids.push(id),
+                    }
+                }
+                Ok(response)
+            })
+            .await
+    }
+
+    /// One page of a listing.
+    pub async fn list(&self, plan: ListPlan) -> Result<ListArticlesResponse, QueryError> {
+        let model = self.model.clone();
+        self.heavy
+            .run(move || {
+                // One extra to know whether another page exists.
+                let mut page = model
+                    .index()
+                    .list(&plan.filter, plan.order, plan.after, plan.size + 1)?;
+                let more = page.len() > plan.size;
+                page.truncate(plan.size);
+                let next_page_token = match (more, page.last()) {
+                    (true, Some((key, _))) => PageToken {
+                        position: *key,
+                        request_digest: plan.digest,
+                    }
+                    .encode(),
+                    _ => String::new(),
+                };
+                let mut articles = Vec::with_capacity(page.len());
+                for (_, id) in page {
+                    if let Some(mut article) = model.get(&id)? {
+                        view::apply(&mut article, plan.view);
+                        articles.push(article);
+                    }
+                }
+                Ok(ListArticlesResponse {
+                    articles,
+                    next_page_token,
+                    applied_sequence: 0,
+                })
+            })
+            .await
+    }
+
+    /// One page of ranked search results with highlighted snippets.
+    pub async fn search(&self, plan: SearchPlan) -> Result<SearchArticlesResponse, QueryError> {
+        let model = self.model.clone();
+        self.heavy
+            .run(move || {
+                let page = model
+                    .index()
+                    .search(&plan.query, &plan.filter, plan.offset, plan.size)?;
+                let next = plan.offset + page.hits.len();
+                let next_page_token = if (next as u64) < page.total && page.hits.len() == plan.size {
+                    PageToken {
+                        position: next as u64,
+                        request_digest: plan.digest,
+                    }
+                    .encode()
+                } else {
+                    String::new()
+                };
+                let mut hits = Vec::with_capacity(page.hits.len());
+                for (score, id) in page.hits {
+                    if let Some(mut article) = model.get(&id)? {
+                        let snippet = page.snippets.html(&article.body);
+                        view::apply(&mut article, plan.view);
+                        hits.push(SearchHit {
+                            article: Some(article),
+                            score,
+                            snippet,
+                        });
+                    }
+                }
+                Ok(SearchArticlesResponse {
+                    hits,
+                    next_page_token,
+                    total_hits: page.total,
+                    applied_sequence: 0,
+                })
+            })
+            .await
+    }
+
+    /// Matching articles and the top values of each facet.
+    pub async fn count(&self, plan: CountPlan) -> Result<CountArticlesResponse, QueryError> {
+        let model = self.model.clone();
+        self.heavy
+            .run(move || {
+                let (total, counts) = model.index().count(&plan.filter, &plan.facets, plan.limit)?;
+                Ok(CountArticlesResponse {
+                    total,
+                    facets: counts
+                        .into_iter()
+                        .map(|values| Facet {
+                            name: values.facet,
+                            counts: values
+                                .counts
+                                .into_iter()
+                                .map(|(value, count)| FacetCount { value, count })
+                                .collect(),
+                        })
+                        .collect(),
+                    applied_sequence: 0,
+                })
+            })
+            .await
+    }
+
+    /// Article counts per sector per bucket.
+    pub async fn timeline(&self, plan: TimelinePlan) -> Result<Vec<SectorSeries>, QueryError> {
+        let model = self.model.clone();
+        self.heavy
+            .run(move || series(&model, &plan.filter, plan.bucket))
+            .await
+    }
+
+    /// What two countries relate on: sectors with evidence, recent
+    /// articles and a timeline.
+    pub async fn country_pair(&self, plan: PairPlan) -> Result<GetCountryPairResponse, QueryError> {
+        let model = self.model.clone();
+        self.heavy
+            .run(move || {
+                let recent =
+                    model
+                        .index()
+                        .list(&plan.filter, ListOrder::PublishedDesc, None, MAX_PAIR_ARTICLES)?;
+                let mut records = Vec::with_capacity(recent.len());
+                for (_, id) in &recent {
+                    if let Some(article) = model.get(id)? {
+                        records.push(article);
+                    }
+                }
+                let (total, _) = model.index().count(&plan.filter, &[], 0)?;
+                let sectors = pair::summarize(&plan.a, &plan.b, &records, plan.max_evidence);
+                let timeline = series(&model, &plan.filter, plan.bucket)?;
+                let examined = records.len() as u64;
+                records.truncate(plan.max_articles);
+                Ok(GetCountryPairResponse {
+                    a: plan.a,
+                    b: plan.b,
+                    article_count: total,
+                    sectors,
+                    articles: records,
+                    timeline,
+                    articles_examined: examined,
+                    applied_sequence: 0,
+                })
+            })
+            .await
+    }
+
+    /// The sector taxonomy.
+    pub fn sectors() -> Vec<SectorInfo> {
+        Sector::ALL
+            .iter()
+            .map(|s| SectorInfo {
+                slug: s.slug().into(),
+                label: s.label().into(),
+                description: s.description().into(),
+                iptc_media_topic: s.iptc_media_topic().into(),
+            })
+            .collect()
+    }
+
+    /// Streams articles matching `filter` applied after sequence `after`,
+    /// into `tx`, until the receiver goes away or `shutdown` fires. Each step
+    /// reads on the expensive-read lane, waiting for a slot when it is busy.
+    pub async fn watch(
+        self: Arc<Self>,
+        filter: Filter,
+        mut after: u64,
+        tx: tokio::sync::mpsc::Sender<Result<WatchArticlesResponse, QueryError>>,
+        shutdown: CancellationToken,
+    ) {
+        let mut applied = self.model.subscribe_applied();
+        loop {
+            applied.borrow_and_update();
+            let model = self.model.clone();
+            let step_filter = filter.clone();
+            let step = self
+                .heavy
+                .run(move || {
+                    let page =
+                        model
+                            .index()
+                            .list(&step_filter, ListOrder::IngestedAsc, Some(after), WATCH_STEP)?;
+                    let mut items = Vec::with_capacity(page.len());
+                    let full = page.len() == WATCH_STEP;
+                    let mut last = after;
+                    for (sequence, id) in page {
+                        if let Some(article) = model.get(&id)? {
+                            if article.sequence == sequence {
+                                items.push(WatchArticlesResponse {
+                                    article: Some(article),
+                                    sequence,
+                                });
+                            }
+                        }
+                        last = sequence;
+                    }
+                    Ok((items, last, full))
+                })
+                .await;
+            let (items, last, full) = match step {
+                Ok(step) => step,
+                // Busy: try again shortly rather than ending the stream.
+                Err(QueryError::Overloaded(_)) => {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            for item in items {
+                if tx.send(Ok(item)).await.is_err() {
+                    return;
+                }
+            }
+            after = last;
+            if full {
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tx.closed() => return,
+                changed = applied.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+}
+
+fn series(
+    model: &ReadModel,
+    filter: &Filter,
+    bucket: sectorwire_proto::query::TimeBucket,
+) -> Result<Vec<SectorSeries>, QueryError> {
+    let days = model.index().sector_days(filter)?;
+    Ok(days
+        .into_iter()
+        .map(|(sector, days)| SectorSeries {
+            sector,
+            points: timeline::fold(&days, bucket)
+                .into_iter()
+                .map(|(start, count)| TimelinePoint {
+                    start: Some(sectorwire_proto::timestamp(start)),
+                    count,
+                })
+                .collect(),
+        })
+        .collect())
+}

@@ -1,0 +1,134 @@
+//! The whole `main` of a service binary, written once: both binaries parse
+//! the same shape of command line (their configuration, `--log-format`, a
+//! `healthcheck` subcommand), bind, serve until a signal, and report errors
+//! the same way.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{check_health, init_tracing, shutdown_signal, HealthError, LogFormat};
+
+/// What differs between the service binaries.
+pub struct ServiceSpec {
+    /// Binary name, for `--help`.
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub about: &'static str,
+    /// The gRPC service whose health `healthcheck` asks for.
+    pub health_service: &'static str,
+}
+
+#[derive(Parser)]
+struct ServiceCli<C: Args> {
+    #[command(flatten)]
+    config: C,
+    /// Log format.
+    #[arg(long, env = "SECTORWIRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<ServiceCommand>,
+}
+
+#[derive(Subcommand)]
+enum ServiceCommand {
+    /// Exits 0 when the service reports SERVING (container health checks).
+    Healthcheck {
+        /// Address to check; by default the configured listen address.
+        #[arg(long)]
+        addr: Option<String>,
+    },
+}
+
+/// Why a service binary stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum MainError {
+    /// The command line or environment is invalid (clap prints the details).
+    #[error(transparent)]
+    Usage(#[from] clap::Error),
+    /// The listen address could not be bound.
+    #[error("binding {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `healthcheck` found the service not serving.
+    #[error(transparent)]
+    Unhealthy(#[from] HealthError),
+    /// The service failed.
+    #[error(transparent)]
+    Serve(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Parses the command line into configuration `C`, then either runs the
+/// health check or binds `listen(&config)` and runs `serve` until Ctrl-C or
+/// SIGTERM.
+pub async fn service_main<C, Fut, E>(
+    spec: ServiceSpec,
+    listen: fn(&C) -> SocketAddr,
+    serve: impl FnOnce(C, TcpListener, CancellationToken) -> Fut,
+) -> Result<(), MainError>
+where
+    C: Args + FromArgMatches,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let matches = ServiceCli::<C>::command()
+        .name(spec.name)
+        .about(spec.about)
+        .version(env!("CARGO_PKG_VERSION"))
+        // Exits with clap's own message and code on --help or a usage error.
+        .get_matches();
+    let cli = ServiceCli::<C>::from_arg_matches(&matches)?;
+    init_tracing(cli.log_format);
+    let addr = listen(&cli.config);
+    if let Some(ServiceCommand::Healthcheck { addr: checked }) = cli.command {
+        let checked = checked.unwrap_or_else(|| local_address(addr));
+        check_health(&checked, spec.health_service).await?;
+        return Ok(());
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| MainError::Bind { addr, source })?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        }
+    });
+    serve(cli.config, listener, shutdown)
+        .await
+        .map_err(|e| MainError::Serve(Box::new(e)))
+}
+
+/// The address a health check on this machine reaches a service listening
+/// on `listen` by: a wildcard listen address is reached over loopback.
+fn local_address(listen: SocketAddr) -> String {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{addr}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_listen_addresses_are_checked_over_loopback() {
+        assert_eq!(
+            local_address("0.0.0.0:50051".parse().unwrap()),
+            "http://127.0.0.1:50051"
+        );
+        assert_eq!(local_address("10.1.2.3:7".parse().unwrap()), "http://10.1.2.3:7");
+    }
+}
