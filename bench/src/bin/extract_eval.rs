@@ -234,12 +234,7 @@ fn site_of(url: &str) -> String {
 
 /// A stable fold for a site (FNV-1a), so the folds never depend on hash seeds or order.
 fn fold_of_site(site: &str, k: usize) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in site.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h % k as u64) as usize
+    (sectorwire_domain::hash::fnv1a(site.as_bytes()) % k as u64) as usize
 }
 
 fn run_cv(args: &Args, k: usize) -> Result<(), String> {
