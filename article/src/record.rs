@@ -7,7 +7,7 @@ use sectorwire_proto::article::{self as pb, Article};
 pub use sectorwire_domain::id::{article_id, canonical_url, idempotency_key};
 
 use crate::analyze::{Analysis, EntityKind};
-use crate::parse::{ParsedArticle, Precision, PARSER_VERSION};
+use crate::parse::{DateSource, Extraction, ParsedArticle, Precision, PARSER_VERSION};
 
 /// Version of the whole derivation (parser + analyser): stored on each record
 /// so records can be re-derived when either improves.
@@ -126,6 +126,27 @@ pub fn build_article(input: RecordInput<'_>) -> Article {
         sequence: 0,
         parser_version: pipeline_version(),
         content_hash: input.content_hash,
+        extraction_method: match parsed.extraction {
+            Extraction::PlainText => pb::ExtractionMethod::PlainText,
+            Extraction::HtmlMain => pb::ExtractionMethod::HtmlMain,
+            Extraction::HtmlFallback => pb::ExtractionMethod::HtmlFallback,
+            Extraction::HtmlStripped => pb::ExtractionMethod::HtmlStripped,
+        } as i32,
+        published_source: match parsed.published_source {
+            None => pb::DateSource::Unspecified,
+            Some(DateSource::Caller) => pb::DateSource::Caller,
+            Some(DateSource::JsonLd) => pb::DateSource::JsonLd,
+            Some(DateSource::Meta) => pb::DateSource::Meta,
+            Some(DateSource::Markup) => pb::DateSource::Markup,
+            Some(DateSource::TimeElement) => pb::DateSource::TimeElement,
+            Some(DateSource::Text) => pb::DateSource::Text,
+            Some(DateSource::Url) => pb::DateSource::Url,
+        } as i32,
+        sector_analysis: if analysis.sectors_computed {
+            pb::SectorAnalysis::Computed
+        } else {
+            pb::SectorAnalysis::LanguageNotCovered
+        } as i32,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The sentence-count rule for multi-topic articles (see the tagger's `SENTENCE_MIN`): long
 //! general news that discusses several sectors a few sentences each gets every one of them,
-//! lists of cooperation areas do not count, and evidence spans point at the right sentences.
+//! lists of cooperation areas do not count towards it (they have a rule of their own: each
+//! listed field is tagged), and evidence spans point at the right sentences.
 
 use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
 
@@ -83,7 +84,7 @@ fn multi_topic_article_gets_every_discussed_sector() {
 }
 
 #[test]
-fn lists_of_cooperation_areas_do_not_count() {
+fn lists_of_cooperation_areas_do_not_feed_the_sentence_count_rule() {
     let list = "Both sides agreed to cooperate in trade, oil and gas, railways, tourism, \
                 education and culture. ";
     let mut body = filler(10);
@@ -91,21 +92,94 @@ fn lists_of_cooperation_areas_do_not_count() {
         body.push_str(list);
         body.push_str(&filler(4));
     }
-    let with = tag_sectors("Leaders meet", &body, &TaggerOptions::default());
-    let without = tag_sectors("Leaders meet", &body, &rule_off());
+    // The fields-of-cooperation rule is off here: this is about the sentence-count rule.
+    let no_fields = TaggerOptions {
+        list_fields: false,
+        ..TaggerOptions::default()
+    };
+    let off = TaggerOptions {
+        list_fields: false,
+        ..rule_off()
+    };
+    let with = tag_sectors("Leaders meet", &body, &no_fields);
+    let without = tag_sectors("Leaders meet", &body, &off);
     let a: Vec<Sector> = with.iter().map(|t| t.sector).collect();
     let b: Vec<Sector> = without.iter().map(|t| t.sector).collect();
     assert_eq!(a, b, "list sentences triggered the sentence-count rule");
     // ...which they would without the list guard.
     let unguarded = TaggerOptions {
         list_sectors: 0,
-        ..TaggerOptions::default()
+        ..no_fields
     };
     let c: Vec<Sector> = tag_sectors("Leaders meet", &body, &unguarded)
         .iter()
         .map(|t| t.sector)
         .collect();
     assert!(c.len() > a.len(), "{c:?} vs {a:?}");
+}
+
+/// Each sector named as a field of cooperation is tagged, with the listing sentence as
+/// its evidence; cues that merely stand near each other in prose are not a list.
+#[test]
+fn fields_of_cooperation_are_each_tagged_with_the_listing_sentence() {
+    let cases: &[(&str, &[Sector])] = &[
+        (
+            "These talks covered multiple areas of collaboration, such as the economic, trade, and energy sectors.",
+            &[Sector::Trade, Sector::Energy],
+        ),
+        (
+            "Both countries anticipate enhanced cooperation in trade, commerce, and defense.",
+            &[Sector::Trade, Sector::Defence],
+        ),
+        (
+            "The talks extended into strategic fields, including energy cooperation where opportunities exist.",
+            &[Sector::Energy],
+        ),
+        (
+            "They plan to explore areas for collaboration such as technology, education, healthcare, and tourism.",
+            &[Sector::Technology, Sector::Education, Sector::Health, Sector::Tourism],
+        ),
+    ];
+    for (sentence, expected) in cases {
+        let body = format!("{} {sentence} {}", filler(12), filler(12));
+        let start = body.find(sentence).expect("sentence in body");
+        let end = start + sentence.len();
+        let tags = tag_sectors("Leaders meet", &body, &TaggerOptions::default());
+        let without = TaggerOptions {
+            list_fields: false,
+            ..TaggerOptions::default()
+        };
+        let before: Vec<Sector> = tag_sectors("Leaders meet", &body, &without)
+            .iter()
+            .map(|t| t.sector)
+            .collect();
+        for s in *expected {
+            let tag = tags
+                .iter()
+                .find(|t| t.sector == *s)
+                .unwrap_or_else(|| panic!("{s:?} not tagged for: {sentence}"));
+            assert!(
+                tag.evidence
+                    .iter()
+                    .any(|e| e.span.start <= start && e.span.end >= end),
+                "{s:?}: the listing sentence is not evidence: {:?}",
+                tag.evidence
+            );
+        }
+        assert!(
+            expected.iter().any(|s| !before.contains(s)),
+            "the rule added nothing for: {sentence} (already {before:?})"
+        );
+    }
+    // Cues of two sectors in one sentence without list glue between them stay a sentence.
+    let prose = "Oil prices rose as the airline cut flights across the region.";
+    let body = format!("{} {prose} {}", filler(12), filler(12));
+    let tags = tag_sectors("Markets", &body, &TaggerOptions::default());
+    let plain = TaggerOptions {
+        list_fields: false,
+        ..TaggerOptions::default()
+    };
+    assert_eq!(tags, tag_sectors("Markets", &body, &plain));
 }
 
 #[test]

@@ -121,14 +121,25 @@ fn deeply_nested_unclosed_and_mixed_tags() {
     }
 }
 
+/// Bytes that are not UTF-8 in otherwise ASCII text, with no declared charset, are read as
+/// the legacy encoding a sniff finds (issue 18: such pages were refused or mangled before);
+/// an invalid byte in text that is otherwise valid multi-byte UTF-8 is replaced instead.
 #[test]
-fn invalid_utf8_is_replaced() {
+fn invalid_utf8_is_decoded_or_replaced() {
     let mut raw = b"Officials in the harbour town said on Tuesday that ".to_vec();
     raw.extend_from_slice(&[0xC3, 0x28, 0xA0, 0xA1, 0xF0, 0x28, 0x8C, 0xBC]);
     raw.extend_from_slice(b" trade rose sharply over the quarter.");
     let a = run(&raw, ContentType::Auto).expect("mostly valid text parses");
-    assert!(a.body().contains('\u{FFFD}'));
+    assert!(!a.body().contains('\u{FFFD}'), "{}", a.body());
     assert!(a.body().contains("trade rose sharply"));
+    let mut utf8 = "Officials in Zürich and Genève said on Tuesday that "
+        .as_bytes()
+        .to_vec();
+    utf8.push(0xFF);
+    utf8.extend_from_slice(" trade rose sharply over the quarter, café owners said.".as_bytes());
+    let b = run(&utf8, ContentType::Auto).expect("mostly valid UTF-8 parses");
+    assert!(b.body().contains('\u{FFFD}'), "{}", b.body());
+    assert!(b.body().contains("Zürich") && b.body().contains("café"));
 }
 
 #[test]

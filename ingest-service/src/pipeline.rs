@@ -146,7 +146,11 @@ pub fn prepare_within(
         parsed.published = None;
     }
     let body = parsed.body();
-    let analysis = analyze::analyze(parsed.title.as_deref().unwrap_or_default(), &body);
+    let analysis = analyze::analyze_in(
+        parsed.title.as_deref().unwrap_or_default(),
+        &body,
+        parsed.language.as_deref(),
+    );
     let key = record::idempotency_key(&meta.source_id, &meta.url, &body);
     let id = record::article_id(&key);
     let fingerprint = format!(
@@ -310,5 +314,36 @@ mod tests {
         let article = article.decode().unwrap();
         assert_eq!(article.title, "Given title");
         assert_eq!(article.source_id, "feed-1");
+    }
+
+    fn record_of(content: &str) -> sectorwire_proto::article::Article {
+        let WriteOp::Upsert { article, .. } = prepare(&request(content)).unwrap() else {
+            panic!("expected upsert");
+        };
+        article.decode().unwrap()
+    }
+
+    #[test]
+    fn languages_the_tagger_does_not_cover_are_marked_not_analysed() {
+        use sectorwire_proto::article::{ExtractionMethod, SectorAnalysis};
+        // German about trade and energy: English cues ("Energie", "Export") must not tag it,
+        // and the record must say that sectors were not computed rather than that none apply.
+        let german = "Handel und Energie\n\nDie Regierung hat am Montag neue Verträge über den \
+            Export von Erdgas und Strom unterzeichnet. Die Minister beider Länder sprachen über \
+            Zölle, Handelsabkommen und die Energieversorgung der kommenden Jahre. Nach Angaben \
+            des Ministeriums sollen die Lieferungen im Herbst beginnen und die Preise für \
+            Haushalte stabil bleiben.";
+        let a = record_of(german);
+        assert_eq!(a.language, "de");
+        assert!(a.sectors.is_empty(), "{:?}", a.sectors);
+        assert_eq!(a.sector_analysis, SectorAnalysis::LanguageNotCovered as i32);
+        assert_eq!(a.extraction_method, ExtractionMethod::PlainText as i32);
+        let english = "Trade and energy\n\nThe government signed new contracts on Monday for the \
+            export of natural gas and electricity. Ministers of both countries discussed tariffs, \
+            trade agreements and the energy supply for the coming years.";
+        let b = record_of(english);
+        assert_eq!(b.language, "en");
+        assert_eq!(b.sector_analysis, SectorAnalysis::Computed as i32);
+        assert!(!b.sectors.is_empty());
     }
 }

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -180,6 +180,9 @@ pub struct Ingest {
     /// message limit is lower, so every stored record fits in a feed event and a reply.
     max_record_bytes: usize,
     admission: Admission,
+    /// Acknowledged creates and updates whose record says sectors were not computed (a
+    /// language the tagger does not cover), since start.
+    not_analysed: Arc<AtomicU64>,
 }
 
 fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
@@ -286,12 +289,12 @@ impl Ingest {
                 if expired {
                     return Err(admission::expired());
                 }
-                let id = match &op {
-                    WriteOp::Upsert { article, .. } => article.id().to_string(),
-                    WriteOp::Delete { id } => id.clone(),
+                let (id, analysed) = match &op {
+                    WriteOp::Upsert { article, .. } => (article.id().to_string(), article.sectors_computed()),
+                    WriteOp::Delete { id } => (id.clone(), true),
                 };
                 ops.push(op);
-                Ok(id)
+                Ok((id, analysed))
             }));
         }
         let mut outcomes = if ops.is_empty() {
@@ -307,13 +310,16 @@ impl Ingest {
         ids.into_iter()
             .zip(return_article)
             .map(|(id, return_article)| {
-                let id = id?;
+                let (id, analysed) = id?;
                 let outcome = match &mut outcomes {
                     Ok(outcomes) => outcomes
                         .next()
                         .ok_or_else(|| Status::internal("committer returned no outcome"))?,
                     Err(status) => return Err(status.clone()),
                 };
+                if !analysed && matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
+                    self.not_analysed.fetch_add(1, Ordering::Relaxed);
+                }
                 self.response(id, outcome, return_article)
             })
             .collect()
@@ -484,6 +490,7 @@ impl IngestService for Ingest {
             subscribers: self.feed.subscribers(),
             flushes: stats.flushes.load(Ordering::Relaxed),
             writes: stats.writes.load(Ordering::Relaxed),
+            writes_sectors_not_computed: self.not_analysed.load(Ordering::Relaxed),
         }))
     }
 }
@@ -542,6 +549,7 @@ pub async fn serve_store(
                 .saturating_sub(pipeline::MESSAGE_ENVELOPE),
         ),
         admission: Admission::new(config.max_inflight_bytes),
+        not_analysed: Arc::new(AtomicU64::new(0)),
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();

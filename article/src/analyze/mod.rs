@@ -96,7 +96,7 @@ pub struct CountryPair {
 }
 
 /// Everything the analyser reads out of one article.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     /// Score descending.
     pub sectors: Vec<SectorTag>,
@@ -104,16 +104,55 @@ pub struct Analysis {
     pub entities: Vec<Entity>,
     /// Weight descending.
     pub country_pairs: Vec<CountryPair>,
+    /// False when sector tagging was skipped (a language the lexicon and model do not
+    /// cover), so an empty `sectors` means "not analysed" rather than "no sector".
+    pub sectors_computed: bool,
+}
+
+impl Default for Analysis {
+    /// Nothing found in an analysed text: sectors were computed, and there are none.
+    fn default() -> Self {
+        Analysis {
+            sectors: Vec::new(),
+            entities: Vec::new(),
+            country_pairs: Vec::new(),
+            sectors_computed: true,
+        }
+    }
+}
+
+/// Languages (ISO 639-1) the lexicon and the trained model are written for. Tagging
+/// other languages with English cues would tag cognates and loanwords at random.
+pub const TAGGED_LANGUAGES: &[&str] = &["en"];
+
+/// True when sector tagging covers `language`; an unknown language is given the benefit of
+/// the doubt (short or mixed bodies often defeat detection, and most input is English).
+pub fn tags_language(language: Option<&str>) -> bool {
+    language.is_none_or(|l| TAGGED_LANGUAGES.contains(&l))
 }
 
 /// Version of the analyser output (tags, evidence, entities); stored on every
 /// record with the parser version so records can be re-derived when it changes.
-pub const ANALYZER_VERSION: &str = "1.1.0";
+pub const ANALYZER_VERSION: &str = "1.2.0";
 
-/// Analyses one article. Never panics, whatever the input.
+/// Analyses one English (or undetected-language) article. Never panics, whatever the input.
 pub fn analyze(title: &str, body: &str) -> Analysis {
+    analyze_in(title, body, None)
+}
+
+/// Analyses one article in `language` (ISO 639-1, as the parser detected it): sectors only
+/// when [`tags_language`] covers it, entities and country pairs always.
+pub fn analyze_in(title: &str, body: &str, language: Option<&str>) -> Analysis {
     let sents = sentences::split(body);
-    let tagging = tagger::tag(title, body, &sents, &TaggerOptions::default());
+    let sectors_computed = tags_language(language);
+    let tagging = if sectors_computed {
+        tagger::tag(title, body, &sents, &TaggerOptions::default())
+    } else {
+        tagger::Tagging {
+            tags: Vec::new(),
+            support: Vec::new(),
+        }
+    };
 
     // Entity finders read a copy where line wraps are spaces ("United\nStates"), which keeps
     // every byte offset valid for `body`.
@@ -144,6 +183,7 @@ pub fn analyze(title: &str, body: &str) -> Analysis {
         sectors: tagging.tags,
         entities,
         country_pairs,
+        sectors_computed,
     }
 }
 

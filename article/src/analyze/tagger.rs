@@ -21,6 +21,9 @@
 //!   sentences that list five or more sectors not counting):
 //!   each such sector, and any sector with one sentence devoted to it, is tagged at the
 //!   threshold whatever the model says (see [`SENTENCE_MIN`]; fitted on folds 1-4 by `eval`).
+//! - Fields of cooperation: a sector the body names in a list of what two parties cooperate on
+//!   ("talks covered the economic, trade, and energy sectors", "energy cooperation") is tagged
+//!   at the threshold, with that sentence among its evidence (see [`listed_fields`]).
 //! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
 //!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
 
@@ -72,6 +75,9 @@ pub struct TaggerOptions {
     /// investment, science and technology, transport and tourism") and is evidence for none
     /// of them in the sentence-count rule (0: no such limit).
     pub list_sectors: usize,
+    /// Tag every sector the body names as a field of cooperation ("talks covered the
+    /// economic, trade, and energy sectors", "energy cooperation"); see [`listed_fields`].
+    pub list_fields: bool,
 }
 
 impl Default for TaggerOptions {
@@ -87,6 +93,7 @@ impl Default for TaggerOptions {
             devoted_cue: DEVOTED_CUE,
             spread_sectors: SPREAD_SECTORS,
             list_sectors: LIST_SECTORS,
+            list_fields: true,
         }
     }
 }
@@ -179,6 +186,193 @@ fn sentence_support(
         }
     }
     (count, best)
+}
+
+/// Words that make an adjacent sector cue a field of cooperation ("energy cooperation",
+/// "cooperation in trade").
+const COOPERATION_WORDS: &[&str] = &[
+    "cooperation",
+    "co-operation",
+    "collaboration",
+    "collaborations",
+    "cooperate",
+    "collaborate",
+    "partnership",
+    "partnerships",
+];
+/// Words that make a list of sector cues a list of fields ("the economic, trade, and
+/// energy sectors"); alone next to one cue ("the oil sector") they say nothing more than
+/// the cue.
+const FIELD_WORDS: &[&str] = &[
+    "sector",
+    "sectors",
+    "field",
+    "fields",
+    "area",
+    "areas",
+    "sphere",
+    "spheres",
+    "domain",
+    "domains",
+    "ties",
+    "links",
+    "exchanges",
+];
+/// What may stand between two items of one list: separators and the glue of list phrases
+/// ("cooperation in the trade and investment spheres", "fields such as trade, energy").
+/// Not "between": "collaboration between art and technology" names the partners.
+const LIST_GLUE: &[&str] = &[
+    "and",
+    "or",
+    "the",
+    "in",
+    "of",
+    "on",
+    "for",
+    "as",
+    "well",
+    "such",
+    "including",
+    "include",
+    "like",
+    "both",
+    "its",
+    "their",
+    "our",
+    "across",
+    "also",
+    "especially",
+];
+/// Longest gap (bytes) between two items of one list.
+const LIST_GAP: usize = 32;
+
+/// Per sector, the first body sentence that names it as a field of cooperation, if any.
+///
+/// Why: articles about bilateral relations state what two countries cooperate on in lists
+/// ("cooperation in trade, commerce, and defense", "areas for collaboration such as
+/// technology, education, healthcare, and tourism", "energy cooperation"). Each listed
+/// field is a sector the article covers (it is the question readers ask of such articles),
+/// although one list item is too little evidence for the scores above.
+///
+/// Rule: in one sentence, sector cues and cooperation or field words are chained when only
+/// separators and list glue ([`LIST_GLUE`]) stand between them, at most [`LIST_GAP`]
+/// bytes apart. A chain names fields of cooperation when it holds a cooperation word, or a
+/// field word and cues of two or more sectors; each sector in it is then listed.
+fn listed_fields(
+    body: &str,
+    hits: &[Hit],
+    sent: &[Option<usize>],
+    sentences: &[Span],
+) -> [Option<usize>; 16] {
+    let mut out = [None; 16];
+    let mut i = 0;
+    // (start, end, Some(sector) for a cue | None for a cooperation word, is_field)
+    let mut items: Vec<(usize, usize, Option<Sector>, bool)> = Vec::new();
+    while i < hits.len() {
+        let Some(cur) = sent[i] else {
+            i += 1;
+            continue;
+        };
+        let first = i;
+        while i < hits.len() && sent[i] == Some(cur) {
+            i += 1;
+        }
+        let Some(span) = sentences.get(cur) else {
+            continue;
+        };
+        let Some(text) = body.get(span.start..span.end) else {
+            continue;
+        };
+        items.clear();
+        for h in &hits[first..i] {
+            // A cue that is itself a cooperation word ("cooperation" cues politics) names
+            // no field.
+            let surface = body.get(h.start..h.end).unwrap_or("").to_ascii_lowercase();
+            if COOPERATION_WORDS.contains(&surface.as_str()) || FIELD_WORDS.contains(&surface.as_str()) {
+                continue;
+            }
+            items.push((h.start, h.end, Some(h.sector), false));
+        }
+        let mut has_context = false;
+        for (off, word) in word_spans(text) {
+            // Capitalised, the word is part of a name ("Organisation for Economic
+            // Co-operation and Development"), not a statement about cooperation.
+            if !word.starts_with(|c: char| c.is_ascii_lowercase()) {
+                continue;
+            }
+            let lower = word.to_ascii_lowercase();
+            let coop = COOPERATION_WORDS.contains(&lower.as_str());
+            let field = FIELD_WORDS.contains(&lower.as_str());
+            if coop || field {
+                has_context = true;
+                let start = span.start + off;
+                items.push((start, start + word.len(), None, field));
+            }
+        }
+        if !has_context {
+            continue;
+        }
+        items.sort_by_key(|it| (it.0, it.1));
+        // Walk the items in order, cutting a chain wherever the gap is not list glue.
+        let mut chain_start = 0;
+        for k in 0..=items.len() {
+            let linked = k < items.len() && k > chain_start && is_list_gap(body, items[k - 1].1, items[k].0);
+            if k < items.len() && (k == chain_start || linked) {
+                continue;
+            }
+            let chain = &items[chain_start..k];
+            let coop = chain.iter().any(|it| it.2.is_none() && !it.3);
+            let field = chain.iter().any(|it| it.3);
+            let mut sectors: Vec<Sector> = chain.iter().filter_map(|it| it.2).collect();
+            sectors.sort();
+            sectors.dedup();
+            if !sectors.is_empty() && (coop || (field && sectors.len() >= 2)) {
+                for s in sectors {
+                    out[s.index()].get_or_insert(cur);
+                }
+            }
+            chain_start = k;
+        }
+    }
+    out
+}
+
+/// Words of a sentence with their byte offsets (letters, digits and inner hyphens).
+fn word_spans(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        let word = c.is_alphanumeric() || c == '-';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
+}
+
+/// True when `body[from..to]` only holds list separators and glue words.
+fn is_list_gap(body: &str, from: usize, to: usize) -> bool {
+    if to < from {
+        // Overlapping items (a cue inside a longer one) belong together.
+        return true;
+    }
+    if to - from > LIST_GAP {
+        return false;
+    }
+    let Some(gap) = body.get(from..to) else {
+        return false;
+    };
+    gap.split(|c: char| c.is_whitespace() || matches!(c, ',' | '&' | '/' | ';' | ':'))
+        .filter(|w| !w.is_empty())
+        .all(|w| LIST_GLUE.contains(&w.to_ascii_lowercase().as_str()))
 }
 
 /// Length-normalised lexicon evidence per sector (indexed like [`Sector::ALL`]); the `train`
@@ -400,6 +594,12 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
         ([0; Sector::COUNT], [0.0; Sector::COUNT])
     };
 
+    let listed = if opts.list_fields {
+        listed_fields(body, &body_hits, &body_sent, sentences)
+    } else {
+        [None; 16]
+    };
+
     let breadth = sent_count
         .iter()
         .filter(|&&n| n > 0 && n as usize >= opts.min_sentences)
@@ -410,6 +610,8 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
     let mut support = Vec::new();
     // Filled on the first tagged sector the model covers.
     let mut strong: Option<Vec<Vec<StrongFeature>>> = None;
+    // Each sector's score by the rules above, then the tags.
+    let mut scores = [0f32; 16];
     for s in Sector::ALL {
         let si = s.index();
         let evidence = evidence[si];
@@ -435,8 +637,17 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
             }
             None => lexicon_score(evidence, opts.lexicon_threshold),
         };
-        // Discussed in several sentences (or one devoted sentence): tagged at the threshold.
-        let score = if spread { score.max(opts.threshold) } else { score };
+        // Discussed in several sentences (or one devoted sentence), or named as a field of
+        // cooperation: tagged at the threshold.
+        scores[si] = if spread || listed[si].is_some() {
+            score.max(opts.threshold)
+        } else {
+            score
+        };
+    }
+    for s in Sector::ALL {
+        let si = s.index();
+        let score = scores[si];
         if score.is_nan() || score < opts.threshold {
             continue;
         }
@@ -476,6 +687,13 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
         }
         let mut order: Vec<usize> = (0..sentences.len()).filter(|&i| strength[i] > 0.0).collect();
         order.sort_by(|&a, &b| strength[b].total_cmp(&strength[a]).then(a.cmp(&b)));
+        // The sentence naming the sector as a field of cooperation is shown whatever its rank.
+        if let Some(l) = listed[si] {
+            if let Some(pos) = order.iter().position(|&i| i == l).filter(|&p| p >= MAX_EVIDENCE) {
+                order.remove(pos);
+                order.insert(MAX_EVIDENCE - 1, l);
+            }
+        }
         let evidence: Vec<Evidence> = order
             .iter()
             .take(MAX_EVIDENCE)

@@ -13,7 +13,7 @@
 //! 4. take the best element, widen it to ancestors that only add more of the same prose
 //!    (articles split around photos), and add siblings that read like the article.
 
-use super::signals::{class_weight, tag_weight, verdict, Verdict};
+use super::signals::{class_weight, never_text, tag_weight, verdict, Verdict};
 use super::text;
 use ego_tree::NodeId;
 use scraper::{node::Element, Html, Node};
@@ -78,7 +78,7 @@ struct Frame {
 
 /// The article body of a parsed page, as paragraphs.
 pub(crate) fn main_text(doc: &Html) -> Vec<String> {
-    let flat = flatten(doc);
+    let flat = flatten(doc, Markup::Trusted);
     if flat.blocks.is_empty() {
         return Vec::new();
     }
@@ -94,14 +94,92 @@ pub(crate) fn main_text(doc: &Html) -> Vec<String> {
     out
 }
 
+/// The second extraction method, for pages the main one leaves without text: the
+/// largest coherent run of prose, found from text alone. Class and id names are ignored
+/// (a template whose wrapper is named "comments-open" or "share-wrapper" is what defeats
+/// the main method), and each paragraph votes with its length for the element holding it
+/// (half for the one above), so the element holding the most running text wins. Returns
+/// nothing when that element holds less than [`FALLBACK_MIN_CHARS`] of prose: a page
+/// without a substantial readable block has no article to recover.
+pub(crate) fn largest_block(doc: &Html) -> Vec<String> {
+    let flat = flatten(doc, Markup::Ignored);
+    let mut scores: HashMap<NodeId, usize> = HashMap::new();
+    for b in &flat.blocks {
+        if !is_fallback_prose(b) {
+            continue;
+        }
+        let Some(owner) = doc.tree.get(b.owner) else {
+            continue;
+        };
+        let holder = if b.kind == Kind::Loose {
+            Some(owner)
+        } else {
+            owner.parent()
+        };
+        if let Some(h) = holder.filter(|h| h.value().is_element()) {
+            *scores.entry(h.id()).or_insert(0) += 2 * b.chars;
+            if let Some(g) = h.parent().filter(|g| g.value().is_element()) {
+                *scores.entry(g.id()).or_insert(0) += b.chars;
+            }
+        }
+    }
+    // Ties go to the element that comes first, so the choice never depends on hash order.
+    let Some((best, _)) = scores
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(id, s)| (*id, *s))
+    else {
+        return Vec::new();
+    };
+    let Some(st) = flat.stats.get(&best) else {
+        return Vec::new();
+    };
+    let blocks = &flat.blocks[st.first_block..st.end_block];
+    let prose: usize = blocks
+        .iter()
+        .filter(|b| is_fallback_prose(b))
+        .map(|b| b.chars)
+        .sum();
+    if prose < FALLBACK_MIN_CHARS {
+        return Vec::new();
+    }
+    blocks
+        .iter()
+        .filter(|b| keep_block(b) && !matches!(b.kind, Kind::Heading(1)))
+        .map(|b| b.text.clone())
+        .collect()
+}
+
+/// Least prose (non-space characters, about 70 words) that counts as a readable block
+/// worth storing when the main method found nothing.
+pub(crate) const FALLBACK_MIN_CHARS: usize = 400;
+
+/// A block that reads as running text: a sentence or more, hardly any link text.
+fn is_fallback_prose(b: &Block) -> bool {
+    matches!(b.kind, Kind::Paragraph | Kind::Loose | Kind::Quote | Kind::Pre)
+        && b.chars >= 40
+        && b.link_chars * 4 < b.chars
+}
+
 struct Flat {
     blocks: Vec<Block>,
     stats: HashMap<NodeId, Stats>,
 }
 
+/// Whether flattening believes what class, id and role names say about a subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Markup {
+    Trusted,
+    /// Only tags that never hold text (scripts, styles, forms) are skipped.
+    Ignored,
+}
+
 /// One iterative pre-order pass: builds text blocks and per-element text statistics.
-fn flatten(doc: &Html) -> Flat {
-    let (volume, total_volume) = text_volume(doc);
+fn flatten(doc: &Html, markup: Markup) -> Flat {
+    let (volume, total_volume) = match markup {
+        Markup::Trusted => text_volume(doc),
+        Markup::Ignored => (HashMap::new(), 0),
+    };
     let mut blocks: Vec<Block> = Vec::new();
     let mut stats: HashMap<NodeId, Stats> = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -133,13 +211,16 @@ fn flatten(doc: &Html) -> Flat {
                     }
                     Node::Element(el) => {
                         let name = el.name();
-                        let skipped = match verdict(el, name, parent_name(&node)) {
-                            Verdict::Keep => false,
-                            Verdict::Drop => true,
-                            Verdict::Doubtful => {
-                                let v = volume.get(&node.id()).copied().unwrap_or(0);
-                                (v as f64) < WEAK_SKIP_MAX_SHARE * total_volume as f64
-                            }
+                        let skipped = match markup {
+                            Markup::Ignored => never_text(name),
+                            Markup::Trusted => match verdict(el, name, parent_name(&node)) {
+                                Verdict::Keep => false,
+                                Verdict::Drop => true,
+                                Verdict::Doubtful => {
+                                    let v = volume.get(&node.id()).copied().unwrap_or(0);
+                                    (v as f64) < WEAK_SKIP_MAX_SHARE * total_volume as f64
+                                }
+                            },
                         };
                         if skipped {
                             skip = Some(node.id());
@@ -612,5 +693,77 @@ fn keep_block(b: &Block) -> bool {
         Kind::Heading(1) => false,
         Kind::ListItem => ld < 0.5,
         _ => ld < 0.6 || b.chars > 300,
+    }
+}
+
+/// The fallback method, through the whole parser: pages whose template defeats the main
+/// method still yield their article, and pages without one are still refused.
+#[cfg(test)]
+mod fallback_tests {
+    use crate::parse::{parse, ContentType, Extraction, Hints, ParseError};
+
+    const PARAS: [&str; 4] = [
+        "The port authority said on Tuesday that container traffic through the harbour rose by a fifth last year, the fastest growth in a decade.",
+        "Officials credited a new rail link to the inland terminal, which opened in March and cut the time goods spend waiting at the quay by half.",
+        "Shipping lines have added two weekly services to Asia, and the authority expects another record year if the dredging of the channel is finished on time.",
+        "Unions warned, however, that the number of dock workers has not kept pace with the traffic and asked for talks on staffing before the summer peak.",
+    ];
+
+    fn article_html() -> String {
+        let paras: String = PARAS.iter().map(|p| format!("<p>{p}</p>")).collect();
+        format!("<article><h1>Port traffic rises</h1>{paras}</article>")
+    }
+
+    fn page(wrapper_class: &str) -> String {
+        format!(
+            "<html><head><title>Port traffic rises</title></head><body>\
+             <nav><a href='/'>Home</a> <a href='/news'>News</a></nav>\
+             <div class=\"{wrapper_class}\">{}</div>\
+             <footer><a href='/about'>About us</a></footer></body></html>",
+            article_html()
+        )
+    }
+
+    #[test]
+    fn article_under_a_furniture_named_wrapper_is_recovered() {
+        // Wrappers whose names mark them as furniture: the main method drops all text.
+        for class in [
+            "site comments-open",
+            "share-wrapper layout",
+            "page social-enabled",
+        ] {
+            for ct in [ContentType::Html, ContentType::Auto] {
+                let a = parse(page(class).as_bytes(), ct, &Hints::default())
+                    .unwrap_or_else(|e| panic!("{class}: refused: {e}"));
+                assert_eq!(a.extraction, Extraction::HtmlFallback, "{class}");
+                assert_eq!(a.paragraphs, PARAS, "{class}");
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_pages_keep_the_main_method() {
+        let a = parse(
+            page("story-body").as_bytes(),
+            ContentType::Html,
+            &Hints::default(),
+        )
+        .expect("parses");
+        assert_eq!(a.extraction, Extraction::HtmlMain);
+        assert_eq!(a.paragraphs, PARAS);
+    }
+
+    #[test]
+    fn pages_without_a_readable_block_are_still_refused() {
+        let links: String = (0..30)
+            .map(|i| format!("<li><a href='/s/{i}'>Story number {i} of the day</a></li>"))
+            .collect();
+        let html = format!(
+            "<html><body><div class='comments-open'><ul>{links}</ul><p>Short note.</p></div></body></html>"
+        );
+        assert!(matches!(
+            parse(html.as_bytes(), ContentType::Html, &Hints::default()),
+            Err(ParseError::NoText)
+        ));
     }
 }

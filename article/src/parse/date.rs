@@ -87,6 +87,69 @@ pub(crate) fn parse_value(s: &str) -> Option<Published> {
     None
 }
 
+/// The publication day a URL path states ("/2024/03/27/slug", "/2024-03-27/",
+/// "/20240327/"), at day precision. Only the path is read: hosts and queries carry ids
+/// that look like dates. Years outside 1990-2100 are not dates.
+pub(crate) fn from_url(url: &str) -> Option<Published> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let num = |s: &str| -> Option<u32> {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let day = |y: u32, m: u32, d: u32| -> Option<Published> {
+        if !(1990..=2100).contains(&y) {
+            return None;
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?;
+        Some(Published {
+            utc_seconds: date.and_hms_opt(0, 0, 0)?.and_utc().timestamp(),
+            offset_seconds: 0,
+            precision: Precision::Day,
+        })
+    };
+    // Separate segments: /2024/03/27/.
+    for w in parts.windows(3) {
+        if let (Some(y), Some(m), Some(d)) = (num(w[0]), num(w[1]), num(w[2])) {
+            if w[0].len() == 4 && w[1].len() <= 2 && w[2].len() <= 2 {
+                if let Some(p) = day(y, m, d) {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    // One segment, or the start of one: /2024-03-27/, /20240327/, /2024-03-27-slug.
+    for seg in &parts {
+        let b = seg.as_bytes();
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            let s = seg.get(r)?;
+            s.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let candidate = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+            (digits(0..4), digits(5..7), digits(8..10), b.get(10))
+        } else if b.len() >= 8 {
+            (digits(0..4), digits(4..6), digits(6..8), b.get(8))
+        } else {
+            continue;
+        };
+        // The date must end the segment or be followed by a separator, not more digits.
+        if let (Some(y), Some(m), Some(d), next) = candidate {
+            if next.is_none_or(|c| !c.is_ascii_digit()) {
+                if let Some(p) = day(y, m, d) {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Finds the first date in free text, with any time and zone printed right after it.
 pub(crate) fn find(s: &str) -> Option<Found> {
     let mut best: Option<Found> = None;

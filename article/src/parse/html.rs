@@ -6,14 +6,17 @@
 //! without "By"). The extracted body still goes through the plain-text header reader,
 //! which catches bylines and datelines printed inside the article.
 
-use super::{byline, content, date, language, nesting, plain, text, Draft, Published};
+use super::{byline, content, date, language, nesting, plain, text, DateSource, Draft, Published};
 use scraper::{ElementRef, Html, Node};
 use serde_json::Value;
 
 /// JSON-LD blocks are small; a bigger one is a data dump not worth parsing.
 const MAX_JSON_LD_BYTES: usize = 512 * 1024;
 
-pub(crate) fn extract(input: &str) -> Draft {
+/// Reads a page. The fallback method's body is computed beside the main one always with
+/// `always_fallback` (for a page whose main body cleaned up to nothing), or with
+/// `when_short` when the main body is short enough to lose to it.
+pub(crate) fn extract(input: &str, always_fallback: bool, when_short: bool) -> Draft {
     let limited = nesting::limit_markup(input);
     let doc = Html::parse_document(&limited);
     let meta = Meta::read(&doc);
@@ -21,6 +24,7 @@ pub(crate) fn extract(input: &str) -> Draft {
         title: meta.title(),
         subtitle: meta.subtitle.clone(),
         published: meta.published,
+        published_source: meta.published.map(|_| source_of_rank(meta.published_rank)),
         outlet: meta.outlet(),
         url: meta.canonical.clone(),
         declared_language: meta.lang.as_deref().and_then(language::normalise_tag),
@@ -40,14 +44,40 @@ pub(crate) fn extract(input: &str) -> Draft {
     }
     if draft.published.is_none() {
         draft.published = header.published.or(header.weak_published);
+        draft.published_source = draft.published.map(|_| DateSource::Text);
     }
     if draft.outlet.is_none() {
         draft.outlet = header.outlet;
     }
     draft.syndicator = header.syndicator;
     draft.outlet_guess = header.outlet_guess;
+    let main_chars: usize = blocks.iter().skip(skip).map(|b| b.len()).sum();
     draft.paragraphs = blocks.into_iter().skip(skip).collect();
+    if always_fallback || (when_short && main_chars < FALLBACK_CONSIDER_BELOW_BYTES) {
+        let alt = content::largest_block(&doc);
+        let mut alt_header = Draft {
+            title: draft.title.clone(),
+            ..Draft::default()
+        };
+        let skip = plain::read_header(&alt, &mut alt_header, false);
+        draft.fallback_paragraphs = alt.into_iter().skip(skip).collect();
+    }
     draft
+}
+
+/// Main-method bodies shorter than this (bytes, before clean-up) get the fallback method's
+/// body computed beside them; a longer one cannot lose to it (see `ExtractOptions`).
+const FALLBACK_CONSIDER_BELOW_BYTES: usize = 4096;
+
+/// Which kind of markup a date rank of [`Meta::offer_date`] comes from.
+fn source_of_rank(rank: u8) -> DateSource {
+    match rank {
+        0 => DateSource::JsonLd,
+        1 | 4 => DateSource::Meta,
+        2 | 3 | 5 => DateSource::Markup,
+        6 => DateSource::TimeElement,
+        _ => DateSource::Text,
+    }
 }
 
 /// Everything the markup says about the article, before choosing between sources.

@@ -25,7 +25,7 @@ use draft::Draft;
 
 /// Identifies the extraction rules that produced a record, so stored records can be
 /// re-parsed when the rules change. Bump whenever the output for some input changes.
-pub const PARSER_VERSION: &str = "parse/1.1.0";
+pub const PARSER_VERSION: &str = "parse/1.2.0";
 
 /// Inputs above this size are refused instead of parsed: a news article is far smaller,
 /// and the cap bounds the memory and time one request can cost.
@@ -70,6 +70,27 @@ pub struct Published {
     pub precision: Precision,
 }
 
+/// Which part of the source stated the publication date, so a reader can weigh it: a
+/// structured `datePublished` is exact, a date in the URL only names the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateSource {
+    /// The caller's metadata.
+    Caller,
+    /// JSON-LD `datePublished` of the article object.
+    JsonLd,
+    /// A meta tag (`article:published_time`, `pubdate`, Dublin Core...).
+    Meta,
+    /// An element marked as the publication date (`itemprop=datePublished`,
+    /// `<time pubdate>`, `data-published`).
+    Markup,
+    /// A `<time datetime>` element not marked as the publication date.
+    TimeElement,
+    /// Printed text: a dateline or date line.
+    Text,
+    /// The date in the URL path (day precision).
+    Url,
+}
+
 /// Metadata the caller already knows: always wins over what the parser guesses.
 #[derive(Debug, Clone, Default)]
 pub struct Hints {
@@ -100,6 +121,8 @@ pub struct ParsedArticle {
     pub syndicator: Option<String>,
     /// When the article was published (never a scrape banner's date).
     pub published: Option<Published>,
+    /// Where `published` came from (`None` exactly when `published` is).
+    pub published_source: Option<DateSource>,
     /// The article's URL, when the page or the caller states it.
     pub url: Option<String>,
     /// ISO 639-1, e.g. "en".
@@ -108,6 +131,8 @@ pub struct ParsedArticle {
     pub paragraphs: Vec<String>,
     /// Words in the body.
     pub word_count: u32,
+    /// Which method produced the body.
+    pub extraction: Extraction,
 }
 
 impl ParsedArticle {
@@ -151,6 +176,49 @@ impl ParseError {
     }
 }
 
+/// Which method produced an article's body, recorded so that a reader (and evaluation)
+/// can tell a body found by the page's structure from one recovered by a weaker method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Extraction {
+    /// Plain text: paragraphs read from the lines.
+    #[default]
+    PlainText,
+    /// HTML: the main method (the element the markup and the prose point to).
+    HtmlMain,
+    /// HTML: the main method left nothing (or far less), so the body is the largest
+    /// coherent block of prose, found from text alone.
+    HtmlFallback,
+    /// Sniffed as HTML but holding no blocks: the text with its tags stripped.
+    HtmlStripped,
+}
+
+/// Knobs of HTML body extraction, exposed so that the extraction benchmark can choose them
+/// on some sites and score them on others (`extract_eval --cv`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExtractOptions {
+    /// A main-method body (after clean-up) shorter than this many bytes may be replaced by
+    /// the fallback method's body; 0 means only an empty one is. At most 4096: longer
+    /// bodies never get a fallback computed.
+    pub fallback_below_bytes: usize,
+    /// How many times longer the fallback's body must be to replace a short main body.
+    pub fallback_gain: f32,
+    /// Use the fallback method alone on HTML (for measuring it on its own).
+    pub fallback_only: bool,
+}
+
+impl Default for ExtractOptions {
+    /// The fallback replaces only an empty main body. `extract_eval --cv` (site-grouped
+    /// cross-validation on the shared article-extraction pages) finds no setting better on
+    /// any fold, and chooses the most conservative one when they tie.
+    fn default() -> Self {
+        ExtractOptions {
+            fallback_below_bytes: 0,
+            fallback_gain: 3.0,
+            fallback_only: false,
+        }
+    }
+}
+
 /// How the bytes were actually read once `ContentType::Auto` was resolved.
 /// Two requests read the same way from the same bytes parse identically, so
 /// the idempotency digest uses this rather than the caller's hint.
@@ -175,6 +243,26 @@ pub fn parse_as(
     content_type: ContentType,
     hints: &Hints,
 ) -> Result<(ParsedArticle, ReadAs), ParseError> {
+    parse_as_with(raw, content_type, hints, &ExtractOptions::default())
+}
+
+/// [`parse`] with explicit extraction knobs.
+pub fn parse_with(
+    raw: &[u8],
+    content_type: ContentType,
+    hints: &Hints,
+    opts: &ExtractOptions,
+) -> Result<ParsedArticle, ParseError> {
+    parse_as_with(raw, content_type, hints, opts).map(|(parsed, _)| parsed)
+}
+
+/// [`parse_as`] with explicit extraction knobs.
+pub fn parse_as_with(
+    raw: &[u8],
+    content_type: ContentType,
+    hints: &Hints,
+    opts: &ExtractOptions,
+) -> Result<(ParsedArticle, ReadAs), ParseError> {
     if raw.len() > MAX_INPUT_BYTES {
         return Err(ParseError::TooLarge {
             len: raw.len(),
@@ -191,24 +279,58 @@ pub fn parse_as(
         ContentType::Auto => sniff::looks_like_html(&decoded),
     };
     let mut draft = if is_html {
-        html::extract(&decoded)
+        let mut draft = html::extract(&decoded, opts.fallback_only, opts.fallback_below_bytes > 0);
+        if opts.fallback_only {
+            draft.paragraphs = std::mem::take(&mut draft.fallback_paragraphs);
+        }
+        draft
     } else {
         plain::extract(&decoded)
     };
     let mut read_as = if is_html { ReadAs::Html } else { ReadAs::Text };
-    if is_html && content_type == ContentType::Auto && draft.paragraphs.is_empty() {
+    let mut method = if is_html && opts.fallback_only {
+        Extraction::HtmlFallback
+    } else if is_html {
+        Extraction::HtmlMain
+    } else {
+        Extraction::PlainText
+    };
+    if is_html && draft.paragraphs.is_empty() && draft.fallback_paragraphs.is_empty() && !opts.fallback_only {
+        // The main method found no blocks at all: read the page again with the fallback.
+        draft = html::extract(&decoded, true, false);
+    }
+    if is_html
+        && content_type == ContentType::Auto
+        && draft.paragraphs.is_empty()
+        && draft.fallback_paragraphs.is_empty()
+    {
         // Sniffed markup that yields no blocks may be text with a few stray tags.
         let fallback = plain::extract(&text::strip_tags(&decoded));
         if !fallback.paragraphs.is_empty() {
             draft.paragraphs = fallback.paragraphs;
+            method = Extraction::HtmlStripped;
             read_as = ReadAs::StrippedHtml;
         }
     }
-    finish(draft, hints).map(|parsed| (parsed, read_as))
+    let fallback_computed = !draft.fallback_paragraphs.is_empty();
+    let parsed = match finish(draft, hints, method, opts) {
+        // Rare (the main body cleaned up to nothing although it was long): read the page
+        // again, this time with the fallback method's body beside it.
+        Err(ParseError::NoText) if method == Extraction::HtmlMain && !fallback_computed => {
+            finish(html::extract(&decoded, true, false), hints, method, opts)
+        }
+        other => other,
+    };
+    parsed.map(|parsed| (parsed, read_as))
 }
 
 /// Applies hints and the source-independent clean-up, and fills derived fields.
-fn finish(mut draft: Draft, hints: &Hints) -> Result<ParsedArticle, ParseError> {
+fn finish(
+    mut draft: Draft,
+    hints: &Hints,
+    mut method: Extraction,
+    opts: &ExtractOptions,
+) -> Result<ParsedArticle, ParseError> {
     if let Some(t) = non_empty(&hints.title) {
         draft.title = Some(t);
     }
@@ -217,13 +339,71 @@ fn finish(mut draft: Draft, hints: &Hints) -> Result<ParsedArticle, ParseError> 
     }
     if let Some(p) = hints.published {
         draft.published = Some(p);
+        draft.published_source = Some(DateSource::Caller);
     }
     if let Some(u) = non_empty(&hints.url) {
         draft.url = Some(u);
     }
+    let main = std::mem::take(&mut draft.paragraphs);
+    let mut paragraphs = clean_body(main, &mut draft);
+    if !draft.fallback_paragraphs.is_empty() {
+        let main_bytes: usize = paragraphs.iter().map(String::len).sum();
+        if paragraphs.is_empty() || main_bytes < opts.fallback_below_bytes {
+            let alt = std::mem::take(&mut draft.fallback_paragraphs);
+            let alt = clean_body(alt, &mut draft);
+            let alt_bytes: usize = alt.iter().map(String::len).sum();
+            if !alt.is_empty()
+                && (paragraphs.is_empty() || alt_bytes as f32 >= opts.fallback_gain * main_bytes as f32)
+            {
+                paragraphs = alt;
+                method = Extraction::HtmlFallback;
+            }
+        }
+    }
+    if paragraphs.is_empty() {
+        return Err(ParseError::NoText);
+    }
+    let (published, published_source) = match (draft.published, draft.weak_published) {
+        (Some(p), _) => (Some(p), Some(draft.published_source.unwrap_or(DateSource::Text))),
+        (None, Some(p)) => (Some(p), Some(DateSource::Text)),
+        (None, None) => match draft.url.as_deref().and_then(date::from_url) {
+            Some(p) => (Some(p), Some(DateSource::Url)),
+            None => (None, None),
+        },
+    };
+    let word_count = text::word_count(&paragraphs);
+    let language = language::detect(&paragraphs).or(draft.declared_language.take());
+    let authors = byline::dedupe(draft.authors, draft.outlet.as_deref());
+    // A "subtitle" that repeats the headline is a template slip, not a standfirst.
+    let subtitle = draft.subtitle.filter(|s| {
+        draft
+            .title
+            .as_deref()
+            .is_none_or(|t| boilerplate::title_key_of(t) != boilerplate::title_key_of(s))
+    });
+    Ok(ParsedArticle {
+        title: draft.title,
+        subtitle,
+        authors,
+        outlet: draft.outlet,
+        syndicator: draft.syndicator,
+        published,
+        published_source,
+        url: draft.url,
+        language,
+        paragraphs,
+        word_count,
+        extraction: method,
+    })
+}
+
+/// Body clean-up shared by both extraction methods: editor's notes become authors, page
+/// furniture and glued sentences are fixed, consecutive repeats dropped. Fills the draft's
+/// authors, outlet and syndicator from what it finds.
+fn clean_body(mut paragraphs: Vec<String>, draft: &mut Draft) -> Vec<String> {
     // An editor's note introducing the writer ("Editor's note: X is a ...") is metadata
     // wherever it sits; a note about corrections or updates is part of the story.
-    draft.paragraphs.retain(|p| {
+    paragraphs.retain(|p| {
         if p.len() > 1200 {
             return true;
         }
@@ -236,11 +416,8 @@ fn finish(mut draft: Draft, hints: &Hints) -> Result<ParsedArticle, ParseError> 
         }
         false
     });
-    let paragraphs = boilerplate::clean_paragraphs(
-        std::mem::take(&mut draft.paragraphs),
-        draft.title.as_deref(),
-        &mut draft.outlet_guess,
-    );
+    let paragraphs =
+        boilerplate::clean_paragraphs(paragraphs, draft.title.as_deref(), &mut draft.outlet_guess);
     if draft.outlet.is_none() {
         draft.outlet = draft.outlet_guess.take();
     }
@@ -264,31 +441,7 @@ fn finish(mut draft: Draft, hints: &Hints) -> Result<ParsedArticle, ParseError> 
         .filter(|p| !p.is_empty())
         .collect();
     paragraphs.dedup_by(|b, a| a.chars().count() >= MIN_DEDUP_CHARS && a == b);
-    if paragraphs.is_empty() {
-        return Err(ParseError::NoText);
-    }
-    let word_count = text::word_count(&paragraphs);
-    let language = language::detect(&paragraphs).or(draft.declared_language.take());
-    let authors = byline::dedupe(draft.authors, draft.outlet.as_deref());
-    // A "subtitle" that repeats the headline is a template slip, not a standfirst.
-    let subtitle = draft.subtitle.filter(|s| {
-        draft
-            .title
-            .as_deref()
-            .is_none_or(|t| boilerplate::title_key_of(t) != boilerplate::title_key_of(s))
-    });
-    Ok(ParsedArticle {
-        title: draft.title,
-        subtitle,
-        authors,
-        outlet: draft.outlet,
-        syndicator: draft.syndicator,
-        published: draft.published.or(draft.weak_published),
-        url: draft.url,
-        language,
-        paragraphs,
-        word_count,
-    })
+    paragraphs
 }
 
 fn non_empty(v: &Option<String>) -> Option<String> {

@@ -93,6 +93,11 @@ pub(crate) enum Verdict {
     Doubtful,
 }
 
+/// Tags whose subtrees never hold readable text, whatever else the markup says.
+pub(crate) fn never_text(name: &str) -> bool {
+    SKIP_TAGS.contains(&name) && !matches!(name, "figure")
+}
+
 /// Class, id and attribute signals that a subtree is not content.
 pub(crate) fn verdict(el: &Element, name: &str, parent: &str) -> Verdict {
     if SKIP_TAGS.contains(&name) {

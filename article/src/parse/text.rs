@@ -2,25 +2,182 @@
 //! binary data, and normalising whitespace so later rules can compare strings exactly.
 
 use super::ParseError;
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
 
 /// How much of the input the binary check samples; enough to see a file header and
 /// a few pages of content, small enough to keep the check cheap on huge inputs.
 const SNIFF_BYTES: usize = 64 * 1024;
 
-/// Decodes bytes to text: UTF-16 when a byte-order mark says so, otherwise UTF-8 with
-/// invalid sequences replaced, since scraped pages are often slightly mis-encoded.
+/// Decodes bytes to text. Pages reach us in whatever encoding their site used, so the
+/// encoding is chosen the way a browser would, adjusted for scraped input: a byte-order
+/// mark first; then UTF-8 whenever the bytes are valid UTF-8 (scrapers often re-encode a
+/// page to UTF-8 and leave its old `<meta charset>` behind); then the charset the document
+/// declares (`<meta charset>`, `http-equiv` Content-Type, an XML declaration); then,
+/// undeclared, UTF-8 with the odd bad byte replaced when that is what the bytes mostly are,
+/// else the legacy encoding a statistical sniff (chardetng) finds likeliest.
 pub(crate) fn decode(raw: &[u8]) -> Result<String, ParseError> {
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
-    if let Some(s) = decode_utf16_bom(raw) {
-        return check_decoded(s);
+    if let Some((encoding, bom_len)) = Encoding::for_bom(raw) {
+        let body = raw.get(bom_len..).unwrap_or_default();
+        let (text, _) = encoding.decode_without_bom_handling(body);
+        return check_decoded(text.into_owned());
     }
-    let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
-    if looks_binary(body) {
+    if let Some(encoding) = utf16_without_bom(raw) {
+        let (text, _) = encoding.decode_without_bom_handling(raw);
+        return check_decoded(text.into_owned());
+    }
+    if looks_binary(raw) {
         return Err(ParseError::Binary);
     }
-    check_decoded(String::from_utf8_lossy(body).into_owned())
+    if let Ok(s) = std::str::from_utf8(raw) {
+        return Ok(s.to_string());
+    }
+    let encoding = match declared_charset(raw) {
+        Some(declared) => declared,
+        None if mostly_utf8(raw) => UTF_8,
+        None => {
+            let mut detector = chardetng::EncodingDetector::new();
+            detector.feed(raw, true);
+            detector.guess(None, false)
+        }
+    };
+    if encoding == UTF_8 {
+        return check_decoded(String::from_utf8_lossy(raw).into_owned());
+    }
+    let (text, _) = encoding.decode_without_bom_handling(raw);
+    // Every byte means something in a single-byte encoding, so garbage decodes "cleanly";
+    // real text in any script is mostly letters and spaces.
+    if !mostly_letters(&text) {
+        return Err(ParseError::Binary);
+    }
+    check_decoded(text.into_owned())
+}
+
+/// True when at least half of the sampled characters are letters or whitespace.
+fn mostly_letters(text: &str) -> bool {
+    let (mut total, mut letters) = (0usize, 0usize);
+    for c in text.chars().take(SNIFF_BYTES) {
+        total += 1;
+        letters += usize::from(c.is_alphabetic() || c.is_whitespace());
+    }
+    letters * 2 >= total
+}
+
+/// How far into a document a charset declaration is looked for: browsers prescan 1024
+/// bytes, but scraped pages often carry long inline styles or scripts before the `<meta>`.
+const DECLARATION_SCAN_BYTES: usize = 8 * 1024;
+
+/// The encoding a document declares for itself in its first bytes: `<meta charset=...>`,
+/// `<meta http-equiv="Content-Type" content="...; charset=...">` or `<?xml ...
+/// encoding="..."?>`. A declared UTF-16 is ignored, as browsers do: bytes that let an
+/// ASCII scan read the declaration are not UTF-16.
+pub(crate) fn declared_charset(raw: &[u8]) -> Option<&'static Encoding> {
+    let head = &raw[..raw.len().min(DECLARATION_SCAN_BYTES)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let mut found = None;
+    if lower.starts_with(b"<?xml") {
+        let end = find(&lower, b"?>", 0).unwrap_or(lower.len());
+        found = label_after(&lower[..end], b"encoding");
+    }
+    let mut from = 0;
+    while found.is_none() {
+        let Some(start) = find(&lower, b"<meta", from) else {
+            break;
+        };
+        let end = find(&lower, b">", start).unwrap_or(lower.len());
+        found = label_after(&lower[start..end], b"charset");
+        from = end;
+    }
+    found.filter(|e| *e != UTF_16LE && *e != UTF_16BE)
+}
+
+/// The encoding named after `key` and `=` (quotes optional) inside one tag.
+fn label_after(tag: &[u8], key: &[u8]) -> Option<&'static Encoding> {
+    let mut from = 0;
+    while let Some(at) = find(tag, key, from) {
+        from = at + key.len();
+        let rest = &tag[from..];
+        let rest = rest.trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b"=") else {
+            continue;
+        };
+        let rest = rest.trim_ascii_start();
+        let rest = rest
+            .strip_prefix(b"\"")
+            .or_else(|| rest.strip_prefix(b"'"))
+            .unwrap_or(rest);
+        let len = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')))
+            .unwrap_or(rest.len());
+        if let Some(e) = Encoding::for_label(&rest[..len]) {
+            return Some(e);
+        }
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// True when valid multi-byte UTF-8 sequences outnumber invalid ones: a UTF-8 page with a
+/// stray byte, not a legacy page (whose accented letters almost never form valid UTF-8).
+fn mostly_utf8(raw: &[u8]) -> bool {
+    let sample = &raw[..raw.len().min(SNIFF_BYTES)];
+    let (mut valid_multi, mut invalid) = (0usize, 0usize);
+    let mut rest = sample;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                valid_multi += s.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (good, after) = rest.split_at(e.valid_up_to());
+                valid_multi +=
+                    std::str::from_utf8(good).map_or(0, |s| s.chars().filter(|c| !c.is_ascii()).count());
+                match e.error_len() {
+                    Some(n) => {
+                        invalid += 1;
+                        rest = &after[n..];
+                    }
+                    // A sequence cut off by the sample's end is not an error.
+                    None => break,
+                }
+            }
+        }
+    }
+    valid_multi > invalid
+}
+
+/// UTF-16 without a byte-order mark: text that is mostly ASCII leaves a NUL in every
+/// other byte, on the odd positions for little-endian and the even ones for big-endian.
+/// Without this check such a page is refused as binary for its NUL bytes.
+fn utf16_without_bom(raw: &[u8]) -> Option<&'static Encoding> {
+    let sample = &raw[..raw.len().min(4096) & !1];
+    if sample.len() < 16 {
+        return None;
+    }
+    let pairs = sample.len() / 2;
+    let (mut even_nul, mut odd_nul) = (0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        even_nul += usize::from(pair[0] == 0);
+        odd_nul += usize::from(pair[1] == 0);
+    }
+    // Mostly one-sided NULs and a clean other side: never the pattern of binary data.
+    if odd_nul * 10 >= pairs * 7 && even_nul * 50 <= pairs {
+        Some(UTF_16LE)
+    } else if even_nul * 10 >= pairs * 7 && odd_nul * 50 <= pairs {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
 }
 
 fn check_decoded(s: String) -> Result<String, ParseError> {
@@ -41,26 +198,6 @@ fn check_decoded(s: String) -> Result<String, ParseError> {
         return Err(ParseError::Binary);
     }
     Ok(s)
-}
-
-fn decode_utf16_bom(raw: &[u8]) -> Option<String> {
-    let little = match raw {
-        [0xFF, 0xFE, ..] => true,
-        [0xFE, 0xFF, ..] => false,
-        _ => return None,
-    };
-    let units = raw[2..].chunks_exact(2).map(|c| {
-        if little {
-            u16::from_le_bytes([c[0], c[1]])
-        } else {
-            u16::from_be_bytes([c[0], c[1]])
-        }
-    });
-    Some(
-        char::decode_utf16(units)
-            .map(|r| r.unwrap_or('\u{FFFD}'))
-            .collect(),
-    )
 }
 
 /// True for data that is not text: known binary file signatures, NUL bytes, or many
@@ -310,5 +447,123 @@ mod tests {
             decode_entities("a &amp; b &#8217; &#x41; &bogus; &"),
             "a & b \u{2019} A &bogus; &"
         );
+    }
+}
+
+/// Legacy encodings: each page is made here by encoding UTF-8 text with `encoding_rs`, then
+/// read back through the whole parser, which must return the original characters.
+#[cfg(test)]
+mod encoding_tests {
+    use crate::parse::{parse, ContentType, Hints, ParseError, ParsedArticle};
+    use encoding_rs::{Encoding, SHIFT_JIS, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+    const EURO_TEXT: &str = "The café in Zürich raised its prices to €5 on Monday, \u{201c}a fair price\u{201d} \
+        according to the owner – who also runs a bakery in Neuchâtel and pays his staff well above the minimum wage.";
+    const JAPANESE_TEXT: &str = "東京で両国の貿易協定が署名された。エネルギー分野の協力も話し合われ、\
+        石油と天然ガスの供給について合意した。首脳は来年も会談を続けることを確認した。";
+
+    fn page(head: &str, text: &str) -> String {
+        format!(
+            "<!DOCTYPE html><html><head>{head}<title>Prices rise</title></head><body>\
+             <article><h1>Prices rise</h1><p>{text}</p><p>{text}</p></article></body></html>"
+        )
+    }
+
+    fn encode(text: &str, encoding: &'static Encoding) -> Vec<u8> {
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(
+            !unmappable,
+            "test text must be representable in {}",
+            encoding.name()
+        );
+        bytes.into_owned()
+    }
+
+    fn parsed(bytes: &[u8], ct: ContentType) -> ParsedArticle {
+        parse(bytes, ct, &Hints::default()).unwrap_or_else(|e| panic!("refused: {e}"))
+    }
+
+    #[test]
+    fn windows_1252_declared_by_meta_charset() {
+        let bytes = encode(&page(r#"<meta charset="windows-1252">"#, EURO_TEXT), WINDOWS_1252);
+        assert!(std::str::from_utf8(&bytes).is_err(), "the page is not UTF-8");
+        let a = parsed(&bytes, ContentType::Auto);
+        assert_eq!(a.paragraphs.first().map(String::as_str), Some(EURO_TEXT));
+    }
+
+    #[test]
+    fn iso_8859_1_declared_by_http_equiv() {
+        let text = "Die Straße in Zürich wurde für den Verkehr gesperrt, nachdem die Stadt über Jahre \
+            die Brücke renoviert hatte; Anwohner äußerten sich zufrieden über das Ergebnis.";
+        let head = r#"<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">"#;
+        let latin1 = Encoding::for_label(b"iso-8859-1").expect("label known");
+        let bytes = encode(&page(head, text), latin1);
+        let a = parsed(&bytes, ContentType::Html);
+        assert_eq!(a.paragraphs.first().map(String::as_str), Some(text));
+    }
+
+    #[test]
+    fn shift_jis_declared_and_sniffed() {
+        let declared = encode(&page(r#"<meta charset="Shift_JIS">"#, JAPANESE_TEXT), SHIFT_JIS);
+        let a = parsed(&declared, ContentType::Auto);
+        assert_eq!(a.paragraphs.first().map(String::as_str), Some(JAPANESE_TEXT));
+        // No declaration at all: the statistical sniff has to find it.
+        let bare = encode(&page("", JAPANESE_TEXT), SHIFT_JIS);
+        let a = parsed(&bare, ContentType::Auto);
+        assert_eq!(a.paragraphs.first().map(String::as_str), Some(JAPANESE_TEXT));
+    }
+
+    #[test]
+    fn undeclared_windows_1252_plain_text_is_sniffed() {
+        let text = format!("Prices rise\n\n{EURO_TEXT}\n\n{EURO_TEXT}\n");
+        let a = parsed(&encode(&text, WINDOWS_1252), ContentType::Text);
+        assert_eq!(a.paragraphs.last().map(String::as_str), Some(EURO_TEXT));
+    }
+
+    #[test]
+    fn utf16_with_and_without_byte_order_mark() {
+        let html = page(r#"<meta charset="utf-16">"#, EURO_TEXT);
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(html.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(parsed(&le, ContentType::Auto).paragraphs[0], EURO_TEXT);
+        // Without a BOM the NUL bytes made this "binary" before.
+        let be: Vec<u8> = html.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(parsed(&be, ContentType::Auto).paragraphs[0], EURO_TEXT);
+        let le_bare: Vec<u8> = html.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(parsed(&le_bare, ContentType::Auto).paragraphs[0], EURO_TEXT);
+        // encoding_rs agrees on what these bytes are.
+        assert_eq!(UTF_16BE.decode_without_bom_handling(&be).0, html);
+        assert_eq!(UTF_16LE.decode_without_bom_handling(&le_bare).0, html);
+    }
+
+    #[test]
+    fn utf8_wins_over_a_stale_declaration_and_survives_a_stray_byte() {
+        // Scrapers re-encode pages to UTF-8 and leave the old charset in place.
+        let stale = page(r#"<meta charset="iso-8859-1">"#, EURO_TEXT);
+        assert_eq!(
+            parsed(stale.as_bytes(), ContentType::Auto).paragraphs[0],
+            EURO_TEXT
+        );
+        // One bad byte in a UTF-8 page is replaced, not read as another encoding.
+        let mut bytes = page("", EURO_TEXT).into_bytes();
+        let at = bytes.len() - 40;
+        bytes.insert(at, 0xFF);
+        let a = parsed(&bytes, ContentType::Auto);
+        assert_eq!(a.paragraphs[0], EURO_TEXT);
+    }
+
+    #[test]
+    fn binary_is_still_refused() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend((0..4000u32).map(|i| (i * 7 % 256) as u8));
+        assert!(matches!(
+            parse(&png, ContentType::Auto, &Hints::default()),
+            Err(ParseError::Binary)
+        ));
+        let nul_heavy: Vec<u8> = (0..4000u32).map(|i| if i % 3 == 0 { 0 } else { b'a' }).collect();
+        assert!(matches!(
+            parse(&nul_heavy, ContentType::Auto, &Hints::default()),
+            Err(ParseError::Binary)
+        ));
     }
 }

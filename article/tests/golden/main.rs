@@ -7,7 +7,8 @@
 //! `description` (why the case exists), `content_type` ("auto" | "text" | "html"),
 //! `hints`, `error` (variant name) and `error_field`, `title`, `subtitle`, `outlet`,
 //! `syndicator`, `url`, `language` (string or null), `authors`, `published` (null or
-//! `{utc, offset, precision}`), `paragraph_count`, `paragraphs` (exact),
+//! `{utc, offset, precision}`), `published_source` (null or a `DateSource` variant name,
+//! e.g. "JsonLd"), `extraction` (an `Extraction` variant name), `paragraph_count`, `paragraphs` (exact),
 //! `first_paragraph_prefix`, `last_paragraph_prefix`, `body_contains`,
 //! `must_not_contain`, `word_count`, `min_word_count`.
 
@@ -30,6 +31,8 @@ const KNOWN_KEYS: &[&str] = &[
     "language",
     "authors",
     "published",
+    "published_source",
+    "extraction",
     "paragraph_count",
     "paragraphs",
     "first_paragraph_prefix",
@@ -179,6 +182,18 @@ fn check_case(exp_path: &Path, input: &Path) -> Result<(), String> {
         let want: Vec<String> = serde_json::from_value(want.clone()).map_err(|e| format!("authors: {e}"))?;
         if want != a.authors {
             errs.push(format!("authors: want {want:?}, got {:?}", a.authors));
+        }
+    }
+    if let Some(want) = exp.get("published_source") {
+        let got = a.published_source.map(|s| format!("{s:?}"));
+        if want.as_str() != got.as_deref() {
+            errs.push(format!("published_source: want {want}, got {got:?}"));
+        }
+    }
+    if let Some(want) = exp.get("extraction") {
+        let got = format!("{:?}", a.extraction);
+        if want.as_str() != Some(got.as_str()) {
+            errs.push(format!("extraction: want {want}, got {got}"));
         }
     }
     if let Some(want) = exp.get("published") {

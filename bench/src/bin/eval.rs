@@ -59,6 +59,12 @@ struct Args {
     /// Override from how many sectors a sentence counts as a list of areas (0: never).
     #[arg(long)]
     list_sectors: Option<usize>,
+    /// Turn the fields-of-cooperation rule on or off (default: on).
+    #[arg(long)]
+    list_fields: Option<bool>,
+    /// Print every document's false and missed tags.
+    #[arg(long)]
+    show_errors: bool,
     /// Only print macro-F1 per corpus split (for threshold searches).
     #[arg(long)]
     brief: bool,
@@ -67,23 +73,84 @@ struct Args {
     no_split: bool,
 }
 
+/// Set by `--show-errors`: print each document's wrong tags.
+static SHOW_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Set by `--brief`: print only the macro-F1 lines.
 static BRIEF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Multi-sector documents (two or more true sectors among those the corpus labels): how
+/// many of their true sectors were tagged, and how many documents got all of them.
+#[derive(Default)]
+struct MultiSector {
+    docs: usize,
+    all_tagged: usize,
+    truth: usize,
+    found: usize,
+}
+
+impl MultiSector {
+    fn add(&mut self, pred: &[Sector], truth: &[Sector]) {
+        if truth.len() < 2 {
+            return;
+        }
+        let found = truth.iter().filter(|s| pred.contains(s)).count();
+        self.docs += 1;
+        self.truth += truth.len();
+        self.found += found;
+        self.all_tagged += usize::from(found == truth.len());
+    }
+
+    fn line(&self) -> String {
+        if self.docs == 0 {
+            return "multi-sector: no documents with two or more sectors".to_string();
+        }
+        format!(
+            "multi-sector ({} docs): sector recall {:.3}, all sectors tagged {:.3}",
+            self.docs,
+            self.found as f64 / self.truth as f64,
+            self.all_tagged as f64 / self.docs as f64
+        )
+    }
+}
+
 fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) -> f64 {
     let mut scores = Scores::new(sectors);
+    let mut multi = MultiSector::default();
     for d in docs {
         let pred: Vec<Sector> = tag_sectors(&d.title, &d.text, opts)
             .iter()
             .map(|t| t.sector)
+            .filter(|s| sectors.contains(s))
             .collect();
         scores.add(&pred, &d.truth);
+        multi.add(&pred, &d.truth);
+        if SHOW_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+            let extra: Vec<&str> = pred
+                .iter()
+                .filter(|s| !d.truth.contains(s))
+                .map(|s| s.slug())
+                .collect();
+            let missed: Vec<&str> = d
+                .truth
+                .iter()
+                .filter(|s| !pred.contains(s))
+                .map(|s| s.slug())
+                .collect();
+            if !extra.is_empty() || !missed.is_empty() {
+                println!(
+                    "  {title} | {} | extra {extra:?} missed {missed:?} | {}",
+                    d.id, d.title
+                );
+            }
+        }
     }
     if BRIEF.load(std::sync::atomic::Ordering::Relaxed) {
         let m = scores.macro_f1();
         println!(
-            "  {title}: macro-F1 {m:.3} present {:.3}",
-            scores.macro_f1_present()
+            "  {title}: macro-F1 {m:.3} present {:.3}; {}",
+            scores.macro_f1_present(),
+            multi.line()
         );
         return m;
     }
@@ -106,6 +173,7 @@ fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) 
     }
     let m = scores.macro_f1();
     println!("  macro-F1 {m:.3}");
+    println!("  {}", multi.line());
     println!(
         "  macro-F1 over sectors present {:.3}\n",
         scores.macro_f1_present()
@@ -185,6 +253,7 @@ fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), Str
 fn main() -> ExitCode {
     let args = Args::parse();
     BRIEF.store(args.brief, std::sync::atomic::Ordering::Relaxed);
+    SHOW_ERRORS.store(args.show_errors, std::sync::atomic::Ordering::Relaxed);
     let defaults = TaggerOptions::default();
     let opts = TaggerOptions {
         use_model: !args.lexicon_only,
@@ -194,6 +263,7 @@ fn main() -> ExitCode {
         devoted_cue: args.devoted_cue.unwrap_or(defaults.devoted_cue),
         spread_sectors: args.spread_sectors.unwrap_or(defaults.spread_sectors),
         list_sectors: args.list_sectors.unwrap_or(defaults.list_sectors),
+        list_fields: args.list_fields.unwrap_or(defaults.list_fields),
         ..defaults
     };
     let corpora = if !args.path.exists() {

@@ -21,6 +21,7 @@ pub const STAMP_BYTES: usize = 64;
 pub struct EncodedArticle {
     id: String,
     content_hash: String,
+    sectors_computed: bool,
     bytes: Vec<u8>,
 }
 
@@ -32,6 +33,8 @@ impl EncodedArticle {
         article.updated_at = None;
         let bytes = article.encode_to_vec();
         EncodedArticle {
+            sectors_computed: article.sector_analysis
+                != sectorwire_proto::article::SectorAnalysis::LanguageNotCovered as i32,
             id: article.id,
             content_hash: article.content_hash,
             bytes,
@@ -53,6 +56,12 @@ impl EncodedArticle {
     /// (sequence and two timestamps take at most [`STAMP_BYTES`]).
     pub fn stored_len(&self) -> usize {
         self.bytes.len() + STAMP_BYTES
+    }
+
+    /// False when the record says sector tagging did not run (language not covered), which
+    /// the stats RPC counts.
+    pub fn sectors_computed(&self) -> bool {
+        self.sectors_computed
     }
 
     /// The record back, without the store-assigned fields.
