@@ -382,5 +382,11 @@ pub async fn stats(e: &Endpoints) -> anyhow::Result<()> {
             "not connected"
         }
     )?;
+    // The replica's own lag counts only what it has heard of; cut off from
+    // ingest it hears nothing, so also show how far behind the log it is.
+    outln!(
+        "query is {} behind the ingest log head",
+        ingest.log_head.saturating_sub(query.applied_sequence)
+    )?;
     Ok(())
 }

@@ -427,10 +427,13 @@ pub async fn serve_store(
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IngestServiceServer<Ingest>>().await;
     health.set_serving::<ChangeFeedServiceServer<Feed>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(sectorwire_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let (reflection, reflection_v1alpha) = sectorwire_runtime::reflection(
+        sectorwire_proto::FILE_DESCRIPTOR_SET,
+        &[
+            <IngestServiceServer<Ingest> as tonic::server::NamedService>::NAME,
+            <ChangeFeedServiceServer<Feed> as tonic::server::NamedService>::NAME,
+        ],
+    )?;
 
     let max = config.max_message_bytes;
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), "ingest service listening");
@@ -440,6 +443,7 @@ pub async fn serve_store(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(
             IngestServiceServer::new(ingest.clone())
                 .max_decoding_message_size(max)
