@@ -12,6 +12,7 @@
 //! - [`record`]: both of those → the stored `Article` message, with the
 //!   content digest that makes re-ingesting identical input a no-op (the id
 //!   rules themselves live in `sectorwire_domain::id`).
+#![deny(missing_docs)]
 
 pub mod analyze;
 pub mod parse;

@@ -1,212 +1,156 @@
-//! The client subcommands: each builds a request, calls one RPC and prints
-//! the answer, as text or proto3 JSON.
+//! The read subcommands (and `delete`): each builds a request, calls the
+//! query service and prints the answer, as text or proto3 JSON.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use sectorwire_proto::ingest::{
-    ingest_articles_response, ingest_service_client::IngestServiceClient, ArticleMetadata, ContentType,
-    DeleteArticleRequest, GetIngestStatsRequest, IngestArticleRequest,
+    ingest_service_client::IngestServiceClient, DeleteArticleRequest, GetIngestStatsRequest,
 };
 use sectorwire_proto::json;
 use sectorwire_proto::query::{
-    query_service_client::QueryServiceClient, ArticleFilter, Consistency, CountArticlesRequest,
-    GetArticleRequest, GetQueryStatsRequest, ListArticlesRequest, ListSectorsRequest, SearchArticlesRequest,
-    SectorTimelineRequest, TimeBucket,
+    query_service_client::QueryServiceClient, ArticleFilter, ArticleView, Consistency, CountArticlesRequest,
+    GetArticleRequest, GetCountryPairRequest, GetQueryStatsRequest, ListArticlesRequest, ListSectorsRequest,
+    SearchArticlesRequest, SectorTimelineRequest, TimeBucket,
 };
 use tonic::transport::Channel;
 
-use crate::render;
-use crate::{Endpoints, FilterArgs};
+use crate::{chart, exit, render};
+use crate::{ChartArgs, FilterArgs, Global, ListFilter, ReadArgs};
 
-async fn channel(addr: &str) -> anyhow::Result<Channel> {
+/// How long connecting may take: a service that is down should fail a
+/// script quickly, not hang it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn channel(addr: &str) -> anyhow::Result<Channel> {
     let uri = sectorwire_runtime::endpoint_uri(addr);
     tonic::transport::Endpoint::from_shared(uri.clone())
-        .with_context(|| format!("invalid address {addr}"))?
+        .with_context(|| format!("invalid address {addr:?}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
         .connect()
         .await
         .with_context(|| format!("cannot reach {uri}; is `sectorwire up` running?"))
 }
 
-async fn ingest_client(e: &Endpoints) -> anyhow::Result<IngestServiceClient<Channel>> {
-    Ok(IngestServiceClient::new(channel(&e.ingest_addr).await?).max_encoding_message_size(32 * 1024 * 1024))
+pub async fn ingest_client(g: &Global) -> anyhow::Result<IngestServiceClient<Channel>> {
+    Ok(IngestServiceClient::new(channel(&g.ingest_addr).await?).max_encoding_message_size(32 * 1024 * 1024))
 }
 
-async fn query_client(e: &Endpoints) -> anyhow::Result<QueryServiceClient<Channel>> {
-    Ok(QueryServiceClient::new(channel(&e.query_addr).await?).max_decoding_message_size(64 * 1024 * 1024))
+pub async fn query_client(g: &Global) -> anyhow::Result<QueryServiceClient<Channel>> {
+    Ok(QueryServiceClient::new(channel(&g.query_addr).await?).max_decoding_message_size(64 * 1024 * 1024))
 }
 
-fn content_type(path: &Path) -> ContentType {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("html" | "htm" | "xhtml") => ContentType::Html,
-        Some("txt" | "text") => ContentType::Text,
-        _ => ContentType::Unspecified,
-    }
+fn consistency(read: ReadArgs) -> Option<Consistency> {
+    Some(Consistency {
+        min_sequence: read.min_sequence,
+    })
 }
 
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string(value)?)?;
     Ok(())
 }
 
-/// `sectorwire ingest FILE...`: streams every file through `IngestArticles`
-/// (one connection, results in order), so large batches are fast.
-pub async fn ingest(e: &Endpoints, files: &[PathBuf], as_json: bool) -> anyhow::Result<()> {
-    let mut requests = Vec::with_capacity(files.len());
-    for path in files {
-        let content = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        requests.push(IngestArticleRequest {
-            content,
-            content_type: content_type(path) as i32,
-            metadata: Some(ArticleMetadata::default()),
-            return_article: false,
-        });
-    }
-    let mut client = ingest_client(e).await?;
-    let progress = if !as_json && std::io::stderr().is_terminal() && files.len() > 1 {
-        let bar = ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} articles {per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
+/// Whether stdout is a terminal: charts and bars there, plain lines on a pipe.
+fn terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// `YYYY-MM-DD` → seconds at 00:00 UTC. Rejects dates that do not exist
+/// (2024-02-30), which plain range checks on the parts would let through.
+pub fn parse_day(value: &str) -> Result<i64, String> {
+    let err = || format!("{value:?} is not a date like 2024-03-27");
+    let mut parts = value.trim().splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(err());
     };
-    let mut results = client
-        .ingest_articles(tokio_stream::iter(requests))
-        .await
-        .context("IngestArticles")?
-        .into_inner();
-    let mut failures = 0usize;
-    while let Some(item) = results.message().await.context("IngestArticles stream")? {
-        let file = usize::try_from(item.index)
-            .ok()
-            .and_then(|i| files.get(i))
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        progress.inc(1);
-        match item.result {
-            Some(ingest_articles_response::Result::Ok(ok)) => {
-                if as_json {
-                    print_json(&serde_json::json!({
-                        "file": file, "id": ok.id, "sequence": ok.sequence, "created": ok.created,
-                    }))?;
-                } else {
-                    progress.suspend(|| outln!("{}\t{file}", ok.id))?;
-                }
-            }
-            Some(ingest_articles_response::Result::Error(err)) => {
-                failures += 1;
-                let fields: Vec<String> = err
-                    .field_violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.field, v.description))
-                    .collect();
-                if as_json {
-                    print_json(&serde_json::json!({
-                        "file": file, "error": err.message, "code": err.code, "fieldViolations": fields,
-                    }))?;
-                } else {
-                    progress.suspend(|| eprintln!("error\t{file}\t{}", err.message));
-                }
-            }
-            None => {}
-        }
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(err());
     }
-    progress.finish_and_clear();
-    if failures > 0 {
-        bail!("{failures} of {} files were not ingested", files.len());
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return Err(err());
+    };
+    if !(1..=12).contains(&m) || d == 0 {
+        return Err(err());
     }
-    Ok(())
+    let days = sectorwire_query::timeline::days_from_civil(y, m, d);
+    if sectorwire_query::timeline::civil_from_days(days) != (y, m, d) {
+        return Err(format!("{value} does not exist"));
+    }
+    Ok(days * 86_400)
+}
+
+fn filter(f: &FilterArgs, pair: &[String]) -> ArticleFilter {
+    ArticleFilter {
+        sectors: f.sectors.clone(),
+        countries: f.countries.clone(),
+        country_pair: pair.to_vec(),
+        entities: f.entities.clone(),
+        outlets: f.outlets.clone(),
+        authors: f.authors.clone(),
+        languages: Vec::new(),
+        published_after: f.since.map(sectorwire_proto::timestamp),
+        published_before: f.until.map(sectorwire_proto::timestamp),
+    }
+}
+
+fn list_filter(f: &ListFilter) -> ArticleFilter {
+    filter(&f.filter, &f.pair)
+}
+
+fn bucket(name: &str) -> TimeBucket {
+    match name {
+        "day" => TimeBucket::Day,
+        "week" => TimeBucket::Week,
+        _ => TimeBucket::Month,
+    }
 }
 
 /// `sectorwire delete ID`.
-pub async fn delete(e: &Endpoints, id: &str) -> anyhow::Result<()> {
-    let reply = ingest_client(e)
+pub async fn delete(g: &Global, id: &str) -> anyhow::Result<()> {
+    let reply = ingest_client(g)
         .await?
         .delete_article(DeleteArticleRequest { id: id.to_string() })
-        .await?
+        .await
+        .context("DeleteArticle")?
         .into_inner();
-    if reply.deleted {
+    if !reply.deleted {
+        bail!("article {id} not found");
+    }
+    if g.json {
+        print_json(&serde_json::json!({"id": id, "deleted": true, "sequence": reply.sequence}))
+    } else {
         outln!("deleted {id} at sequence {}", reply.sequence)?;
         Ok(())
-    } else {
-        bail!("article {id} not found")
     }
 }
 
 /// `sectorwire get ID`.
-pub async fn get(e: &Endpoints, id: &str, as_json: bool, min_sequence: u64) -> anyhow::Result<()> {
-    let reply = query_client(e)
+pub async fn get(g: &Global, id: &str, read: ReadArgs) -> anyhow::Result<()> {
+    let reply = query_client(g)
         .await?
         .get_article(GetArticleRequest {
             id: id.to_string(),
-            consistency: Some(Consistency { min_sequence }),
+            consistency: consistency(read),
         })
-        .await?
+        .await
+        .with_context(|| format!("getting article {id}"))?
         .into_inner();
     let article = reply.article.unwrap_or_default();
-    if as_json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json::article_to_json(&article)?)?
-        )?;
+    if g.json {
+        print_json(&json::article_to_json(&article)?)?;
     } else {
         outln!("{}", render::article(&article))?;
     }
     Ok(())
 }
 
-fn date_seconds(value: &str, flag: &str) -> anyhow::Result<i64> {
-    let parts: Vec<&str> = value.split('-').collect();
-    let parsed = match parts.as_slice() {
-        [y, m, d] => y
-            .parse::<i64>()
-            .ok()
-            .zip(m.parse::<u32>().ok())
-            .zip(d.parse::<u32>().ok()),
-        _ => None,
-    };
-    let Some(((y, m), d)) = parsed.filter(|((_, m), d)| (1..=12).contains(m) && (1..=31).contains(d)) else {
-        bail!("{flag} must be a date like 2024-03-27, not {value:?}");
-    };
-    Ok(sectorwire_query::timeline::days_from_civil(y, m, d) * 86_400)
-}
-
-fn filter(f: &FilterArgs) -> anyhow::Result<ArticleFilter> {
-    Ok(ArticleFilter {
-        sectors: f.sectors.clone(),
-        countries: f.countries.clone(),
-        country_pair: f.pair.clone(),
-        entities: f.entities.clone(),
-        outlets: f.outlets.clone(),
-        authors: f.authors.clone(),
-        languages: Vec::new(),
-        published_after: f
-            .since
-            .as_deref()
-            .map(|s| date_seconds(s, "--since").map(sectorwire_proto::timestamp))
-            .transpose()?,
-        published_before: f
-            .until
-            .as_deref()
-            .map(|s| date_seconds(s, "--until").map(sectorwire_proto::timestamp))
-            .transpose()?,
-    })
-}
-
 /// `sectorwire list`: pages through `ListArticles` up to `limit`.
-pub async fn list(e: &Endpoints, f: &FilterArgs, limit: usize, as_json: bool) -> anyhow::Result<()> {
-    let mut client = query_client(e).await?;
-    let filter = filter(f)?;
+pub async fn list(g: &Global, f: &ListFilter, limit: usize, read: ReadArgs) -> anyhow::Result<()> {
+    let mut client = query_client(g).await?;
+    let filter = list_filter(f);
     let mut page_token = String::new();
     let mut printed = 0usize;
     loop {
@@ -215,12 +159,20 @@ pub async fn list(e: &Endpoints, f: &FilterArgs, limit: usize, as_json: bool) ->
                 filter: Some(filter.clone()),
                 page_size: i32::try_from(limit.saturating_sub(printed).min(200)).unwrap_or(200),
                 page_token: page_token.clone(),
+                consistency: consistency(read),
+                // The line shows title, date and tags; bodies would only cost.
+                view: if g.json {
+                    ArticleView::Full
+                } else {
+                    ArticleView::Basic
+                } as i32,
                 ..Default::default()
             })
-            .await?
+            .await
+            .context("ListArticles")?
             .into_inner();
         for article in &reply.articles {
-            if as_json {
+            if g.json {
                 print_json(&json::article_to_json(article)?)?;
             } else {
                 outln!("{}", render::article_line(article))?;
@@ -234,52 +186,146 @@ pub async fn list(e: &Endpoints, f: &FilterArgs, limit: usize, as_json: bool) ->
     }
 }
 
-/// `sectorwire search QUERY`.
+/// `sectorwire search QUERY`: pages through hits up to `limit`.
 pub async fn search(
-    e: &Endpoints,
+    g: &Global,
     query: &str,
-    f: &FilterArgs,
+    f: &ListFilter,
     limit: usize,
-    as_json: bool,
+    read: ReadArgs,
 ) -> anyhow::Result<()> {
-    let reply = query_client(e)
-        .await?
-        .search_articles(SearchArticlesRequest {
-            query: query.to_string(),
-            filter: Some(filter(f)?),
-            page_size: i32::try_from(limit.min(100)).unwrap_or(100),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    if as_json {
-        for hit in &reply.hits {
-            print_json(&json::to_json("sectorwire.query.v1.SearchHit", hit)?)?;
+    let mut client = query_client(g).await?;
+    let filter = list_filter(f);
+    let mut page_token = String::new();
+    let mut printed = 0usize;
+    loop {
+        let reply = client
+            .search_articles(SearchArticlesRequest {
+                query: query.to_string(),
+                filter: Some(filter.clone()),
+                page_size: i32::try_from(limit.saturating_sub(printed).min(100)).unwrap_or(100),
+                page_token: page_token.clone(),
+                consistency: consistency(read),
+                view: if g.json {
+                    ArticleView::Full
+                } else {
+                    ArticleView::Basic
+                } as i32,
+            })
+            .await
+            .context("SearchArticles")?
+            .into_inner();
+        if printed == 0 && !g.json {
+            outln!("{} matching articles", reply.total_hits)?;
         }
-        return Ok(());
+        for hit in &reply.hits {
+            if g.json {
+                print_json(&json::to_json("sectorwire.query.v1.SearchHit", hit)?)?;
+            } else {
+                let article = hit.article.clone().unwrap_or_default();
+                outln!("{:>6.2}  {}", hit.score, render::article_line(&article))?;
+                outln!("        {}", render::snippet(&hit.snippet))?;
+            }
+            printed += 1;
+        }
+        if reply.next_page_token.is_empty() || printed >= limit {
+            return Ok(());
+        }
+        page_token = reply.next_page_token;
     }
-    outln!("{} matching articles", reply.total_hits)?;
-    for hit in &reply.hits {
-        let article = hit.article.clone().unwrap_or_default();
-        outln!("{:>6.2}  {}", hit.score, render::article_line(&article))?;
-        outln!("        {}", hit.snippet.replace('\n', " "))?;
+}
+
+/// Display names for facet values: the index keeps lower-cased keys
+/// (`the daily star`, `pk`), so one matching article per value supplies the
+/// name as written (`The Daily Star`, `Pakistan`), and sectors take their
+/// taxonomy labels.
+async fn display_names(
+    client: &mut QueryServiceClient<Channel>,
+    facet: &str,
+    values: &[String],
+    base: &ArticleFilter,
+    read: ReadArgs,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut names = BTreeMap::new();
+    if facet == "sector" {
+        let sectors = client
+            .list_sectors(ListSectorsRequest {})
+            .await
+            .context("ListSectors")?
+            .into_inner();
+        for s in sectors.sectors {
+            names.insert(s.slug, s.label);
+        }
+        return Ok(names);
     }
-    Ok(())
+    if facet == "language" {
+        return Ok(names);
+    }
+    for value in values {
+        let mut filter = base.clone();
+        match facet {
+            "country" => filter.countries = vec![value.clone()],
+            "entity" => filter.entities = vec![value.clone()],
+            "outlet" => filter.outlets = vec![value.clone()],
+            "author" => filter.authors = vec![value.clone()],
+            _ => continue,
+        }
+        let page = client
+            .list_articles(ListArticlesRequest {
+                filter: Some(filter),
+                page_size: 1,
+                consistency: consistency(read),
+                view: ArticleView::Basic as i32,
+                ..Default::default()
+            })
+            .await
+            .context("ListArticles (facet names)")?
+            .into_inner();
+        let Some(article) = page.articles.first() else {
+            continue;
+        };
+        let found = match facet {
+            "country" | "entity" => article
+                .entities
+                .iter()
+                .find(|e| e.key.eq_ignore_ascii_case(value) || e.key.to_lowercase() == *value)
+                .map(|e| e.name.clone()),
+            "outlet" => Some(article.outlet.clone()),
+            "author" => article
+                .authors
+                .iter()
+                .find(|a| a.to_lowercase() == *value)
+                .cloned(),
+            _ => None,
+        };
+        if let Some(name) = found.filter(|n| !n.is_empty()) {
+            names.insert(value.clone(), name);
+        }
+    }
+    Ok(names)
 }
 
 /// `sectorwire count`.
-pub async fn count(e: &Endpoints, f: &FilterArgs, facets: &[String], as_json: bool) -> anyhow::Result<()> {
-    let reply = query_client(e)
-        .await?
+pub async fn count(
+    g: &Global,
+    f: &ListFilter,
+    facets: &[String],
+    limit: usize,
+    read: ReadArgs,
+) -> anyhow::Result<()> {
+    let mut client = query_client(g).await?;
+    let filter = list_filter(f);
+    let reply = client
         .count_articles(CountArticlesRequest {
-            filter: Some(filter(f)?),
+            filter: Some(filter.clone()),
             facets: facets.to_vec(),
-            limit: 10,
-            ..Default::default()
+            limit: i32::try_from(limit.min(1000)).unwrap_or(1000),
+            consistency: consistency(read),
         })
-        .await?
+        .await
+        .context("CountArticles")?
         .into_inner();
-    if as_json {
+    if g.json {
         return print_json(&json::to_json(
             "sectorwire.query.v1.CountArticlesResponse",
             &reply,
@@ -287,54 +333,114 @@ pub async fn count(e: &Endpoints, f: &FilterArgs, facets: &[String], as_json: bo
     }
     outln!("{} articles", reply.total)?;
     for facet in &reply.facets {
+        let values: Vec<String> = facet.counts.iter().map(|c| c.value.clone()).collect();
+        let names = display_names(&mut client, &facet.name, &values, &filter, read).await?;
         outln!("{}:", facet.name)?;
         for c in &facet.counts {
-            outln!("  {:>6}  {}", c.count, c.value)?;
+            match names.get(&c.value) {
+                // The key in brackets only when it is more than a spelling
+                // of the name: `Pakistan (PK)`, `Energy (energy)`.
+                Some(name) if name.to_lowercase() != c.value.to_lowercase() => {
+                    outln!("  {:>6}  {name} ({})", c.count, c.value)?
+                }
+                Some(name) => outln!("  {:>6}  {name}", c.count)?,
+                _ => outln!("  {:>6}  {}", c.count, c.value)?,
+            }
         }
     }
     Ok(())
 }
 
 /// `sectorwire timeline`.
-pub async fn timeline(e: &Endpoints, f: &FilterArgs, bucket: &str, as_json: bool) -> anyhow::Result<()> {
-    let bucket = match bucket {
-        "day" => TimeBucket::Day,
-        "week" => TimeBucket::Week,
-        "month" => TimeBucket::Month,
-        other => bail!("--bucket must be day, week or month, not {other:?}"),
-    };
-    let reply = query_client(e)
+pub async fn timeline(
+    g: &Global,
+    f: &ListFilter,
+    chart_args: &ChartArgs,
+    read: ReadArgs,
+) -> anyhow::Result<()> {
+    let bucket = bucket(&chart_args.bucket);
+    let reply = query_client(g)
         .await?
         .sector_timeline(SectorTimelineRequest {
-            filter: Some(filter(f)?),
+            filter: Some(list_filter(f)),
             bucket: bucket as i32,
-            ..Default::default()
+            consistency: consistency(read),
         })
-        .await?
+        .await
+        .context("SectorTimeline")?
         .into_inner();
-    if as_json {
+    if let Some(path) = &chart_args.svg {
+        chart::write_svg(path, "Articles per sector", &reply.series, bucket)?;
+    }
+    if g.json {
         return print_json(&json::to_json(
             "sectorwire.query.v1.SectorTimelineResponse",
             &reply,
         )?);
     }
-    for series in &reply.series {
-        outln!("{}:", series.sector)?;
-        for p in &series.points {
-            outln!("  {}  {}", render::date(p.start.as_ref()), p.count)?;
-        }
+    if reply.series.is_empty() {
+        outln!("no dated articles match")?;
+    } else if terminal() {
+        outln!("{}", render::sparklines(&reply.series, bucket))?;
+    } else {
+        outln!("{}", render::series_lines(&reply.series))?;
+    }
+    if let Some(path) = &chart_args.svg {
+        eprintln!("chart written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// `sectorwire pair A B`.
+pub async fn pair(
+    g: &Global,
+    [a, b]: [&String; 2],
+    f: &FilterArgs,
+    evidence: usize,
+    chart_args: &ChartArgs,
+    read: ReadArgs,
+) -> anyhow::Result<()> {
+    let bucket = bucket(&chart_args.bucket);
+    let reply = query_client(g)
+        .await?
+        .get_country_pair(GetCountryPairRequest {
+            country_a: a.clone(),
+            country_b: b.clone(),
+            filter: Some(filter(f, &[])),
+            bucket: bucket as i32,
+            max_articles: 10,
+            max_evidence: i32::try_from(evidence).unwrap_or(3),
+            consistency: consistency(read),
+        })
+        .await
+        .with_context(|| format!("GetCountryPair {a} {b}"))?
+        .into_inner();
+    if let Some(path) = &chart_args.svg {
+        let title = format!("{} and {}: articles per sector", reply.a, reply.b);
+        chart::write_svg(path, &title, &reply.timeline, bucket)?;
+    }
+    if g.json {
+        return print_json(&json::to_json(
+            "sectorwire.query.v1.GetCountryPairResponse",
+            &reply,
+        )?);
+    }
+    outln!("{}", render::pair(&reply, bucket, terminal()))?;
+    if let Some(path) = &chart_args.svg {
+        eprintln!("chart written to {}", path.display());
     }
     Ok(())
 }
 
 /// `sectorwire sectors`.
-pub async fn sectors(e: &Endpoints, as_json: bool) -> anyhow::Result<()> {
-    let reply = query_client(e)
+pub async fn sectors(g: &Global) -> anyhow::Result<()> {
+    let reply = query_client(g)
         .await?
         .list_sectors(ListSectorsRequest {})
-        .await?
+        .await
+        .context("ListSectors")?
         .into_inner();
-    if as_json {
+    if g.json {
         return print_json(&json::to_json("sectorwire.query.v1.ListSectorsResponse", &reply)?);
     }
     for s in &reply.sectors {
@@ -349,44 +455,88 @@ pub async fn sectors(e: &Endpoints, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `sectorwire stats`.
-pub async fn stats(e: &Endpoints) -> anyhow::Result<()> {
-    let ingest = ingest_client(e)
-        .await?
-        .get_ingest_stats(GetIngestStatsRequest {})
-        .await?
-        .into_inner();
-    outln!(
-        "ingest: {} articles, log head {}, {} bytes on disk, {} subscribers, {} writes in {} flushes",
-        ingest.articles,
-        ingest.log_head,
-        ingest.disk_bytes,
-        ingest.subscribers,
-        ingest.writes,
-        ingest.flushes
-    )?;
-    let query = query_client(e)
-        .await?
-        .get_query_stats(GetQueryStatsRequest {})
-        .await?
-        .into_inner();
-    outln!(
-        "query:  {} articles, applied {}, head {}, lag {}, {}",
-        query.articles,
-        query.applied_sequence,
-        query.head_sequence,
-        query.lag,
-        if query.connected {
-            "following"
-        } else {
-            "not connected"
+/// `sectorwire stats`: each service that answers is shown; one that does
+/// not is marked with the reason, and the exit status says so.
+pub async fn stats(g: &Global, read: ReadArgs) -> anyhow::Result<i32> {
+    let ingest = async {
+        ingest_client(g)
+            .await?
+            .get_ingest_stats(GetIngestStatsRequest {})
+            .await
+            .context("GetIngestStats")
+            .map(tonic::Response::into_inner)
+    }
+    .await;
+    let query = async {
+        let mut client = query_client(g).await?;
+        if read.min_sequence > 0 {
+            // Waits (bounded by the service) for the sequence, like any read.
+            client
+                .list_articles(ListArticlesRequest {
+                    page_size: 1,
+                    consistency: consistency(read),
+                    view: ArticleView::Basic as i32,
+                    ..Default::default()
+                })
+                .await
+                .context("waiting for --min-sequence")?;
         }
-    )?;
-    // The replica's own lag counts only what it has heard of; cut off from
-    // ingest it hears nothing, so also show how far behind the log it is.
-    outln!(
-        "query is {} behind the ingest log head",
-        ingest.log_head.saturating_sub(query.applied_sequence)
-    )?;
-    Ok(())
+        client
+            .get_query_stats(GetQueryStatsRequest {})
+            .await
+            .context("GetQueryStats")
+            .map(tonic::Response::into_inner)
+    }
+    .await;
+    let failed = usize::from(ingest.is_err()) + usize::from(query.is_err());
+    if g.json {
+        fn part<T: prost::Message>(name: &str, r: &anyhow::Result<T>) -> anyhow::Result<serde_json::Value> {
+            Ok(match r {
+                Ok(stats) => json::to_json(name, stats)?,
+                Err(e) => serde_json::json!({"unreachable": render::one_line(e)}),
+            })
+        }
+        print_json(&serde_json::json!({
+            "ingest": part("sectorwire.ingest.v1.IngestStats", &ingest)?,
+            "query": part("sectorwire.query.v1.QueryStats", &query)?,
+        }))?;
+    } else {
+        match &ingest {
+            Ok(s) => outln!(
+                "ingest: {} articles, log head {}, {} bytes on disk, {} subscribers, {} writes in {} flushes",
+                s.articles,
+                s.log_head,
+                s.disk_bytes,
+                s.subscribers,
+                s.writes,
+                s.flushes
+            )?,
+            Err(e) => outln!("ingest: unreachable ({})", render::one_line(e))?,
+        }
+        match &query {
+            Ok(s) => outln!(
+                "query:  {} articles, applied {}, head {}, lag {}, {}",
+                s.articles,
+                s.applied_sequence,
+                s.head_sequence,
+                s.lag,
+                if s.connected { "following" } else { "not connected" }
+            )?,
+            Err(e) => outln!("query:  unreachable ({})", render::one_line(e))?,
+        }
+        // The replica's own lag counts only what it has heard of; cut off
+        // from ingest it hears nothing, so also show how far behind the log
+        // it is.
+        if let (Ok(i), Ok(q)) = (&ingest, &query) {
+            outln!(
+                "query is {} behind the ingest log head",
+                i.log_head.saturating_sub(q.applied_sequence)
+            )?;
+        }
+    }
+    Ok(match failed {
+        0 => exit::OK,
+        1 => exit::PARTIAL,
+        _ => exit::FAILED,
+    })
 }

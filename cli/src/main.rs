@@ -2,12 +2,15 @@
 //!
 //! - `up` (the default): ingest and query services in one process;
 //! - `ingest`, `delete`: write through the ingest service;
-//! - `get`, `list`, `search`, `count`, `timeline`, `sectors`, `stats`: read
-//!   through the query service.
+//! - `get`, `list`, `search`, `count`, `timeline`, `pair`, `sectors`,
+//!   `stats`: read through the query service.
 //!
-//! Modules: [`up`] runs the services, [`commands`] holds the client
-//! subcommands, [`render`] the human-readable output (`--json` prints proto3
-//! JSON instead).
+//! Modules: [`up`] runs the services, [`ingest`] streams inputs to the
+//! ingest service, [`commands`] holds the read subcommands, [`render`] the
+//! human-readable output (`--json` prints proto3 JSON instead), [`chart`]
+//! the SVG charts and [`report`] how errors reach the user.
+//!
+//! Scripts rely on the exit status: see [`exit`].
 
 /// `println!` that reports a closed stdout (`sectorwire list | head`) as an
 /// error instead of panicking; `main` then exits quietly.
@@ -19,41 +22,62 @@ macro_rules! outln {
     }};
 }
 
+mod chart;
 mod commands;
+mod ingest;
 mod render;
+mod report;
 mod up;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use sectorwire_runtime::{init_tracing, LogFormat};
+
+/// Exit statuses, stable for scripts.
+pub mod exit {
+    /// Everything asked for was done.
+    pub const OK: i32 = 0;
+    /// The command failed (nothing or not all of it was done; see stderr).
+    pub const FAILED: i32 = 1;
+    /// The command line was wrong (clap's own status for usage errors).
+    pub const USAGE: i32 = 2;
+    /// Some items failed and the others succeeded: `ingest` with rejected
+    /// files or lines, `stats` with one service unreachable.
+    pub const PARTIAL: i32 = 3;
+}
+
+const AFTER_HELP: &str = "\
+Exit status: 0 when everything succeeded, 1 when the command failed, 2 for a usage error,
+3 when some items failed (ingest) or one service could not be reached (stats).
+Global options (--ingest-addr, --query-addr, --json) go before or after the subcommand.";
 
 #[derive(Parser)]
 #[command(
     name = "sectorwire",
     version,
     about = "News articles in, sector-tagged records out, over gRPC",
-    args_conflicts_with_subcommands = true
+    after_help = AFTER_HELP
 )]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     /// `up`'s options, for `sectorwire` with no subcommand: parsed by clap
     /// like `sectorwire up`'s, so both honour the same flags and variables.
     #[command(flatten)]
     up: up::UpArgs,
-    /// Log format (for `up`).
-    #[arg(long, env = "SECTORWIRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
-    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-/// Where the services are.
+/// Options every client subcommand understands, accepted anywhere on the
+/// command line.
 #[derive(Args, Clone, Debug)]
-pub struct Endpoints {
+pub struct Global {
     /// Ingest service address.
     #[arg(
         long,
         env = "SECTORWIRE_INGEST_ADDR",
+        display_order = 100,
         default_value = "http://127.0.0.1:50051",
         global = true
     )]
@@ -62,24 +86,25 @@ pub struct Endpoints {
     #[arg(
         long,
         env = "SECTORWIRE_QUERY_ADDR",
+        display_order = 100,
         default_value = "http://127.0.0.1:50052",
         global = true
     )]
     pub query_addr: String,
+    /// Machine-readable output: proto3 JSON, one object per line.
+    #[arg(long, global = true, display_order = 100)]
+    pub json: bool,
 }
 
 /// Filters shared by the read commands.
 #[derive(Args, Clone, Debug, Default)]
 pub struct FilterArgs {
-    /// Sector slug (repeatable; any of them matches).
+    /// Sector slug (repeatable; any of them matches). See `sectorwire sectors`.
     #[arg(long = "sector")]
     pub sectors: Vec<String>,
     /// ISO 3166-1 alpha-2 country code (repeatable).
     #[arg(long = "country")]
     pub countries: Vec<String>,
-    /// Two country codes the article must relate, e.g. `--pair AZ PK`.
-    #[arg(long, num_args = 2, value_names = ["A", "B"])]
-    pub pair: Vec<String>,
     /// Person or organisation (repeatable).
     #[arg(long = "entity")]
     pub entities: Vec<String>,
@@ -89,115 +114,133 @@ pub struct FilterArgs {
     /// Author (repeatable).
     #[arg(long = "author")]
     pub authors: Vec<String>,
-    /// Published on or after this date (YYYY-MM-DD).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Published before this date (YYYY-MM-DD).
-    #[arg(long)]
-    pub until: Option<String>,
+    /// Published on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = commands::parse_day)]
+    pub since: Option<i64>,
+    /// Published before this day (YYYY-MM-DD, UTC; exclusive).
+    #[arg(long, value_parser = commands::parse_day)]
+    pub until: Option<i64>,
+}
+
+/// Filters plus a country pair (not for `pair`, which names its own).
+#[derive(Args, Clone, Debug, Default)]
+pub struct ListFilter {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Two country codes the article must relate, e.g. `--pair AZ PK`.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub pair: Vec<String>,
+}
+
+/// Freshness of a read.
+#[derive(Args, Clone, Copy, Debug, Default)]
+pub struct ReadArgs {
+    /// Wait until the query service has applied this change-log sequence
+    /// (the one `ingest` printed) before answering.
+    #[arg(long, default_value_t = 0)]
+    pub min_sequence: u64,
+}
+
+/// Where the chart goes, for commands that draw one.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ChartArgs {
+    /// Also write an SVG chart of the per-sector counts to this file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Bucket: day, week or month.
+    #[arg(long, default_value = "month", value_parser = ["day", "week", "month"])]
+    pub bucket: String,
+}
+
+fn limit_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000)
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Start both services (ingest on 127.0.0.1:50051, query on 127.0.0.1:50052, data under ./data) until Ctrl-C.
     Up(up::UpArgs),
-    /// Ingest article files (plain text or HTML); prints one id per file.
-    Ingest {
-        /// Files to ingest.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Print one JSON object per file: file, id, sequence, created.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        endpoints: Endpoints,
-    },
+    /// Ingest articles: files, directories (recursively), `-` for stdin, `.gz`, JSON Lines.
+    #[command(long_about = ingest::LONG_ABOUT)]
+    Ingest(ingest::IngestArgs),
     /// Delete an article by id.
     Delete {
         /// Article id.
         id: String,
-        #[command(flatten)]
-        endpoints: Endpoints,
     },
     /// Show one article.
     Get {
         /// Article id.
         id: String,
-        /// Print the article as proto3 JSON.
-        #[arg(long)]
-        json: bool,
-        /// Wait until the replica has applied this sequence.
-        #[arg(long, default_value_t = 0)]
-        min_sequence: u64,
         #[command(flatten)]
-        endpoints: Endpoints,
+        read: ReadArgs,
     },
-    /// List articles, newest first.
+    /// List articles, newest first (undated articles last).
     List {
         #[command(flatten)]
-        filter: FilterArgs,
-        /// Most articles to print.
-        #[arg(long, default_value_t = 20)]
+        filter: ListFilter,
+        /// Most articles to print (at least 1).
+        #[arg(long, default_value_t = 20, value_parser = limit_parser())]
         limit: usize,
-        /// Print one proto3 JSON article per line.
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        endpoints: Endpoints,
+        read: ReadArgs,
     },
     /// Full-text search.
     Search {
         /// Query text ("phrases", OR, -term, title:word).
         query: String,
         #[command(flatten)]
-        filter: FilterArgs,
-        /// Most hits to print.
-        #[arg(long, default_value_t = 10)]
+        filter: ListFilter,
+        /// Most hits to print (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = limit_parser())]
         limit: usize,
-        /// Print one proto3 JSON hit per line.
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        endpoints: Endpoints,
+        read: ReadArgs,
     },
     /// Count articles by sector, country, entity, outlet, author, language.
     Count {
         #[command(flatten)]
-        filter: FilterArgs,
+        filter: ListFilter,
         /// Facets to show (default: all).
-        #[arg(long = "facet")]
+        #[arg(long = "facet", value_parser = ["sector", "country", "entity", "outlet", "author", "language"])]
         facets: Vec<String>,
-        /// Print proto3 JSON.
-        #[arg(long)]
-        json: bool,
+        /// Values per facet (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = limit_parser())]
+        limit: usize,
         #[command(flatten)]
-        endpoints: Endpoints,
+        read: ReadArgs,
     },
     /// Article counts per sector over time.
     Timeline {
         #[command(flatten)]
-        filter: FilterArgs,
-        /// Bucket: day, week or month.
-        #[arg(long, default_value = "month")]
-        bucket: String,
-        /// Print proto3 JSON.
-        #[arg(long)]
-        json: bool,
+        filter: ListFilter,
         #[command(flatten)]
-        endpoints: Endpoints,
+        chart: ChartArgs,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// How two countries relate: sectors by weight, evidence sentences, timeline.
+    Pair {
+        /// ISO 3166-1 alpha-2 code of one country.
+        a: String,
+        /// ISO 3166-1 alpha-2 code of the other.
+        b: String,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Evidence sentences per sector (at least 1).
+        #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=20))]
+        evidence: usize,
+        #[command(flatten)]
+        chart: ChartArgs,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// The sector taxonomy.
-    Sectors {
-        /// Print proto3 JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        endpoints: Endpoints,
-    },
-    /// Positions and counts of both services.
+    Sectors,
+    /// Positions and counts of both services (each one that can be reached).
     Stats {
         #[command(flatten)]
-        endpoints: Endpoints,
+        read: ReadArgs,
     },
 }
 
@@ -206,12 +249,65 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match run(Cli::parse()).await {
-        Err(e) if e.chain().any(is_broken_pipe) => Ok(()),
-        other => other,
+fn main() {
+    // A panic is a bug, but the user still gets one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error: {info}");
+    }));
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are answers, not errors.
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::exit(exit::FAILED);
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) if e.chain().any(is_broken_pipe) => exit::OK,
+        Err(e) => {
+            eprint!("{}", report::render(&e, report::stderr_styled()));
+            exit::FAILED
+        }
+    };
+    // Do not wait for lingering connection tasks: the answer is out.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}
+
+/// Parses the command line. `up`'s options are accepted without a
+/// subcommand (that is `up`), but not before another subcommand, where they
+/// would be silently ignored. clap's `args_conflicts_with_subcommands`
+/// cannot say this: it would refuse the global options there too.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some((name, _)) = matches.subcommand() {
+        let misplaced = command
+            .get_arguments()
+            .filter(|arg| !arg.is_global_set())
+            .map(|arg| arg.get_id().as_str())
+            .find(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine));
+        if let Some(id) = misplaced {
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--{} is an option of `up`: it cannot come before `{name}`",
+                    id.replace('_', "-")
+                ),
+            ));
+        }
     }
+    Cli::from_arg_matches(&matches)
 }
 
 fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -219,51 +315,47 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let g = cli.global;
     let command = cli.command.unwrap_or(Command::Up(cli.up));
     match command {
-        Command::Up(args) => {
-            init_tracing(cli.log_format);
-            up::run(args).await
+        Command::Up(args) => up::run(args).await.map(|()| exit::OK),
+        Command::Ingest(args) => ingest::run(&g, &args).await,
+        Command::Delete { id } => commands::delete(&g, &id).await.map(|()| exit::OK),
+        Command::Get { id, read } => commands::get(&g, &id, read).await.map(|()| exit::OK),
+        Command::List { filter, limit, read } => {
+            commands::list(&g, &filter, limit, read).await.map(|()| exit::OK)
         }
-        Command::Ingest {
-            files,
-            json,
-            endpoints,
-        } => commands::ingest(&endpoints, &files, json).await,
-        Command::Delete { id, endpoints } => commands::delete(&endpoints, &id).await,
-        Command::Get {
-            id,
-            json,
-            min_sequence,
-            endpoints,
-        } => commands::get(&endpoints, &id, json, min_sequence).await,
-        Command::List {
-            filter,
-            limit,
-            json,
-            endpoints,
-        } => commands::list(&endpoints, &filter, limit, json).await,
         Command::Search {
             query,
             filter,
             limit,
-            json,
-            endpoints,
-        } => commands::search(&endpoints, &query, &filter, limit, json).await,
+            read,
+        } => commands::search(&g, &query, &filter, limit, read)
+            .await
+            .map(|()| exit::OK),
         Command::Count {
             filter,
             facets,
-            json,
-            endpoints,
-        } => commands::count(&endpoints, &filter, &facets, json).await,
-        Command::Timeline {
+            limit,
+            read,
+        } => commands::count(&g, &filter, &facets, limit, read)
+            .await
+            .map(|()| exit::OK),
+        Command::Timeline { filter, chart, read } => commands::timeline(&g, &filter, &chart, read)
+            .await
+            .map(|()| exit::OK),
+        Command::Pair {
+            a,
+            b,
             filter,
-            bucket,
-            json,
-            endpoints,
-        } => commands::timeline(&endpoints, &filter, &bucket, json).await,
-        Command::Sectors { json, endpoints } => commands::sectors(&endpoints, json).await,
-        Command::Stats { endpoints } => commands::stats(&endpoints).await,
+            evidence,
+            chart,
+            read,
+        } => commands::pair(&g, [&a, &b], &filter, evidence, &chart, read)
+            .await
+            .map(|()| exit::OK),
+        Command::Sectors => commands::sectors(&g).await.map(|()| exit::OK),
+        Command::Stats { read } => commands::stats(&g, read).await,
     }
 }

@@ -12,7 +12,7 @@ use sectorwire_proto::ingest::{
     ingest_service_client::IngestServiceClient, ContentType, IngestArticleRequest,
 };
 use sectorwire_query::QueryConfig;
-use sectorwire_runtime::shutdown_signal;
+use sectorwire_runtime::{init_tracing, shutdown_signal, LogFormat};
 use tokio_util::sync::CancellationToken;
 
 /// Options of `up`.
@@ -30,11 +30,14 @@ pub struct UpArgs {
     /// Load the example articles (from `examples/`, built in) once started.
     #[arg(long)]
     pub demo: bool,
+    /// Log format.
+    #[arg(long, env = "SECTORWIRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
 }
 
 /// The example articles written for this project, built into the binary so
 /// `--demo` works from any directory.
-const EXAMPLES: [(&str, &[u8], ContentType); 3] = [
+const EXAMPLES: [(&str, &[u8], ContentType); 5] = [
     (
         "solar-corridor.txt",
         include_bytes!("../../examples/solar-corridor.txt"),
@@ -49,6 +52,16 @@ const EXAMPLES: [(&str, &[u8], ContentType); 3] = [
         "vaccine-partnership.txt",
         include_bytes!("../../examples/vaccine-partnership.txt"),
         ContentType::Text,
+    ),
+    (
+        "azerbaijan-pakistan-energy.txt",
+        include_bytes!("../../examples/azerbaijan-pakistan-energy.txt"),
+        ContentType::Text,
+    ),
+    (
+        "pakistan-azerbaijan-defence.html",
+        include_bytes!("../../examples/pakistan-azerbaijan-defence.html"),
+        ContentType::Html,
     ),
 ];
 
@@ -72,6 +85,7 @@ async fn load_examples(addr: SocketAddr) -> anyhow::Result<()> {
 
 /// Runs both services until Ctrl-C or SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    init_tracing(args.log_format);
     let ingest_listener = tokio::net::TcpListener::bind(args.ingest_listen)
         .await
         .with_context(|| format!("binding ingest address {}", args.ingest_listen))?;

@@ -13,6 +13,7 @@
 //!   (articles, idempotency keys, change log, metadata).
 //! - [`feed`]: `ChangeFeedService.Subscribe`, reading the log at each
 //!   subscriber's pace, woken by the committer.
+#![deny(missing_docs)]
 
 pub mod commit;
 pub mod feed;

@@ -108,20 +108,22 @@ pub fn prepare(request: &IngestArticleRequest) -> Result<WriteOp, RejectError> {
             }]))
         }
     };
-    let parsed = parse::parse(&request.content, content_type, &hints)?;
+    let (parsed, read_as) = parse::parse_as(&request.content, content_type, &hints)?;
     let body = parsed.body();
     let analysis = analyze::analyze(parsed.title.as_deref().unwrap_or_default(), &body);
     let key = record::idempotency_key(&meta.source_id, &meta.url, &body);
     let id = record::article_id(&key);
     let fingerprint = format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}",
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{:?}",
         meta.source_id,
         meta.url,
         meta.outlet,
         meta.title,
         meta.published_at.map(|t| (t.seconds, t.nanos)),
         meta.published_precision,
-        request.content_type
+        // How the bytes were read, not the hint: TEXT from one client and
+        // UNSPECIFIED (sniffed as text) from another are the same article.
+        read_as
     );
     let article = record::build_article(RecordInput {
         parsed: &parsed,
@@ -158,6 +160,36 @@ mod tests {
         };
         assert_eq!(a.id(), b.id());
         assert_eq!(a.content_hash(), b.content_hash());
+    }
+
+    fn hash_with(content: &str, content_type: PbContentType) -> String {
+        let mut r = request(content);
+        r.content_type = content_type as i32;
+        let WriteOp::Upsert { article, .. } = prepare(&r).unwrap() else {
+            panic!("expected upsert");
+        };
+        article.content_hash().to_string()
+    }
+
+    #[test]
+    fn hint_that_resolves_the_same_way_keeps_the_hash() {
+        let text = "A headline\n\nFirst paragraph about trade and energy.\n\nSecond one.";
+        assert_eq!(
+            hash_with(text, PbContentType::Text),
+            hash_with(text, PbContentType::Unspecified)
+        );
+        let html = "<html><head><title>A headline</title></head><body><article>\
+                    <p>First paragraph about trade and energy between two countries.</p>\
+                    <p>Second paragraph with more words about the same exports.</p></article></body></html>";
+        assert_eq!(
+            hash_with(html, PbContentType::Html),
+            hash_with(html, PbContentType::Unspecified)
+        );
+        // Markup forced to be read as text parses differently: a different digest.
+        assert_ne!(
+            hash_with(html, PbContentType::Text),
+            hash_with(html, PbContentType::Html)
+        );
     }
 
     #[test]

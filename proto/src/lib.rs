@@ -10,6 +10,7 @@
 //!
 //! Without the default `grpc` feature the crate is messages only (prost), so
 //! pure code can build records without linking tonic.
+#![deny(missing_docs)]
 
 pub mod json;
 #[cfg(feature = "grpc")]
@@ -17,7 +18,7 @@ pub mod status;
 
 /// Generated code, nested by protobuf package so cross-package references
 /// (`super::super::article::v1`) resolve.
-#[allow(clippy::large_enum_variant)]
+#[allow(clippy::large_enum_variant, missing_docs)]
 pub mod sectorwire {
     /// The article record and change events.
     pub mod article {

@@ -86,15 +86,12 @@ fn schema() -> Schema {
     b.build()
 }
 
-/// Sort key for "newest published first": publication (or, when unknown,
-/// last update) seconds in the high bits, the sequence as tie-break in the
-/// low 31 bits, so keyset pagination never skips or repeats equal dates.
+/// Sort key for "newest published first": publication seconds in the high
+/// bits, the sequence as tie-break in the low 31 bits, so keyset pagination
+/// never skips or repeats equal dates. Undated articles get 0: a reader of
+/// "newest first" wants dated news on top, not whatever was ingested last.
 pub fn order_key(article: &Article) -> u64 {
-    let seconds = article
-        .published_at
-        .or(article.updated_at)
-        .map(|t| t.seconds.max(0) as u64)
-        .unwrap_or(0);
+    let seconds = article.published_at.map(|t| t.seconds.max(0) as u64).unwrap_or(0);
     (seconds << 31) | (article.sequence & 0x7FFF_FFFF)
 }
 

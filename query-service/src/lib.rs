@@ -18,6 +18,7 @@
 //!
 //! Pure helpers: calendar folding in [`timeline`], country-pair summaries in
 //! [`pair`], partial responses in [`view`], excerpt windows in [`snippet`].
+#![deny(missing_docs)]
 
 pub mod error;
 pub mod filter;

@@ -299,7 +299,11 @@ impl Reader {
                     }
                 }
                 let (total, _) = model.index().count(&plan.filter, &[], 0)?;
-                let sectors = pair::summarize(&plan.a, &plan.b, &records, plan.max_evidence);
+                let mut sectors = pair::summarize(&plan.a, &plan.b, &records, plan.max_evidence);
+                // As in the timeline: asked about some sectors, answer about those.
+                if !plan.filter.sectors.is_empty() {
+                    sectors.retain(|s| plan.filter.sectors.contains(&s.sector));
+                }
                 let timeline = series(&model, &plan.filter, plan.bucket)?;
                 let examined = records.len() as u64;
                 records.truncate(plan.max_articles);
@@ -401,23 +405,41 @@ impl Reader {
     }
 }
 
+/// Per-sector timelines. A sector filter selects articles, and an article
+/// has several tags: without narrowing, every other tag of the matching
+/// articles would come back too. So when sectors are requested, exactly
+/// those come back, in request order (empty when nothing is dated);
+/// otherwise every sector with a dated article.
 fn series(
     model: &ReadModel,
     filter: &Filter,
     bucket: sectorwire_proto::query::TimeBucket,
 ) -> Result<Vec<SectorSeries>, QueryError> {
-    let days = model.index().sector_days(filter)?;
-    Ok(days
-        .into_iter()
-        .map(|(sector, days)| SectorSeries {
-            sector,
-            points: timeline::fold(&days, bucket)
-                .into_iter()
-                .map(|(start, count)| TimelinePoint {
-                    start: Some(sectorwire_proto::timestamp(start)),
-                    count,
-                })
-                .collect(),
-        })
-        .collect())
+    let mut days = model.index().sector_days(filter)?;
+    let fold = |sector: String, days: &std::collections::BTreeMap<i64, u64>| SectorSeries {
+        sector,
+        points: timeline::fold(days, bucket)
+            .into_iter()
+            .map(|(start, count)| TimelinePoint {
+                start: Some(sectorwire_proto::timestamp(start)),
+                count,
+            })
+            .collect(),
+    };
+    if filter.sectors.is_empty() {
+        return Ok(days
+            .iter()
+            .filter(|(_, days)| !days.is_empty())
+            .map(|(sector, days)| fold(sector.clone(), days))
+            .collect());
+    }
+    let mut out: Vec<SectorSeries> = Vec::with_capacity(filter.sectors.len());
+    for sector in &filter.sectors {
+        if out.iter().any(|s| &s.sector == sector) {
+            continue;
+        }
+        let days = days.remove(sector).unwrap_or_default();
+        out.push(fold(sector.clone(), &days));
+    }
+    Ok(out)
 }

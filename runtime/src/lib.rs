@@ -8,6 +8,7 @@
 //! - [`check_health`]: the `healthcheck` subcommands' client;
 //! - [`incoming`]: accepted TCP connections with the options servers need;
 //! - [`store`]: opening sled stores alike on both sides.
+#![deny(missing_docs)]
 
 pub mod service;
 pub mod store;
@@ -29,8 +30,15 @@ pub enum LogFormat {
 /// tests and the CLI can start services in one process.
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only for a person at a terminal: escape codes in a log file or
+    // a pipe are noise (and `NO_COLOR` opts out everywhere).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
     let result = match format {
-        LogFormat::Pretty => fmt().with_env_filter(filter).with_target(false).try_init(),
+        LogFormat::Pretty => fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_ansi(ansi)
+            .try_init(),
         LogFormat::Json => fmt().with_env_filter(filter).json().try_init(),
     };
     // An already-installed subscriber is fine: keep it.

@@ -26,7 +26,9 @@ pub use text::for_each_token;
 /// Byte span [start, end) into the body string passed to analyze().
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
+    /// First byte.
     pub start: usize,
+    /// One past the last byte.
     pub end: usize,
 }
 
@@ -42,6 +44,7 @@ pub struct Evidence {
 /// One sector an article is about, how sure we are, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SectorTag {
+    /// The sector.
     pub sector: Sector,
     /// In [0, 1]; tags are emitted from 0.5 up.
     pub score: f32,
@@ -49,17 +52,23 @@ pub struct SectorTag {
     pub evidence: Vec<Evidence>,
 }
 
+/// What kind of thing an entity is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntityKind {
+    /// A country, keyed by its ISO 3166-1 alpha-2 code.
     Country,
+    /// A person.
     Person,
+    /// An organisation: a government body, company, alliance or conference.
     Organisation,
+    /// A city or region.
     Place,
 }
 
 /// A named thing the article mentions, merged over its surface forms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
+    /// What it is.
     pub kind: EntityKind,
     /// Stable join key: ISO 3166-1 alpha-2 for countries ("AZ"), canonical name otherwise.
     pub key: String,
@@ -78,6 +87,7 @@ pub struct Entity {
 pub struct CountryPair {
     /// ISO codes, a < b.
     pub a: String,
+    /// The other country.
     pub b: String,
     /// Number of sentences mentioning both.
     pub weight: f32,
@@ -85,6 +95,7 @@ pub struct CountryPair {
     pub sectors: Vec<Sector>,
 }
 
+/// Everything the analyser reads out of one article.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Analysis {
     /// Score descending.

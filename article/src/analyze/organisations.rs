@@ -214,14 +214,23 @@ impl Builder<'_> {
 }
 
 pub(crate) fn find(body: &str, ws: &[Word<'_>]) -> Vec<Entity> {
-    let t = &*TABLE;
     let mut b = Builder {
         body,
         entities: Vec::new(),
         index: FastMap::default(),
     };
+    add_known(&mut b);
+    add_conferences(&mut b);
+    let long_forms = add_defined_acronyms(&mut b, ws);
+    add_acronym_uses(&mut b, ws, long_forms);
+    add_named_bodies(&mut b, ws);
+    drop_nested_mentions(b)
+}
 
-    // 1. Well-known organisations.
+/// Well-known organisations, from the table.
+fn add_known(b: &mut Builder<'_>) {
+    let t = &*TABLE;
+    let body = b.body;
     for m in t.ac.find_iter(body) {
         if !is_whole_word(body, m.start(), m.end()) {
             continue;
@@ -239,8 +248,11 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>]) -> Vec<Entity> {
             },
         );
     }
+}
 
-    // 2. COP conferences.
+/// COP conferences ("COP29", "COP 28").
+fn add_conferences(b: &mut Builder<'_>) {
+    let body = b.body;
     for c in COP.captures_iter(body) {
         let (Some(all), Some(num)) = (c.get(0), c.get(1).or_else(|| c.get(2))) else {
             continue;
@@ -256,9 +268,14 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>]) -> Vec<Entity> {
             },
         );
     }
+}
 
-    // 3. Long form followed by its acronym, in brackets or not.
-    let mut long_forms: Vec<(String, String)> = Vec::new(); // (acronym, long form)
+/// A long form followed by its acronym, in brackets or not. Returns the
+/// (acronym, key) pairs it learned, for [`add_acronym_uses`].
+fn add_defined_acronyms(b: &mut Builder<'_>, ws: &[Word<'_>]) -> Vec<(String, String)> {
+    let t = &*TABLE;
+    let body = b.body;
+    let mut long_forms: Vec<(String, String)> = Vec::new();
     for (i, acr) in ws.iter().enumerate() {
         if i == 0 || acr.text.len() > 16 || !is_acronym(acr.text) {
             continue;
@@ -321,8 +338,11 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>]) -> Vec<Entity> {
             long_forms.push((acr.text.to_string(), key));
         }
     }
+    long_forms
+}
 
-    // 4. Later standalone uses of acronyms learned in step 3.
+/// Later standalone uses of the acronyms [`add_defined_acronyms`] learned.
+fn add_acronym_uses(b: &mut Builder<'_>, ws: &[Word<'_>], mut long_forms: Vec<(String, String)>) {
     long_forms.sort();
     long_forms.dedup();
     for (acr, key) in &long_forms {
@@ -337,8 +357,13 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>]) -> Vec<Entity> {
             }
         }
     }
+}
 
-    // 5. Capitalised phrases ending in an organisation noun.
+/// Capitalised phrases ending in an organisation noun ("Caspian Pipeline
+/// Consortium"), where no earlier step claimed the words.
+fn add_named_bodies(b: &mut Builder<'_>, ws: &[Word<'_>]) {
+    let t = &*TABLE;
+    let body = b.body;
     let claimed = SpanSet::new(b.entities.iter().flat_map(|e| e.mentions.iter().copied()));
     let mut i = 0;
     while i < ws.len() {
@@ -385,9 +410,12 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>]) -> Vec<Entity> {
         }
         i = j + 1;
     }
+}
 
-    // Drop mentions nested inside longer organisation mentions ("United Nations" inside
-    // "United Nations Security Council") and sort.
+/// Drops mentions nested inside longer organisation mentions ("United
+/// Nations" inside "United Nations Security Council"), sorts the rest, and
+/// drops entities left without mentions.
+fn drop_nested_mentions(mut b: Builder<'_>) -> Vec<Entity> {
     let mut all: Vec<Span> = b
         .entities
         .iter()

@@ -366,7 +366,10 @@ fn select(doc: &Html, flat: &Flat) -> Vec<(usize, usize)> {
         .iter()
         .map(|(&id, &s)| (id, s * (1.0 - link_density(id))))
         .collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // Equal scores are ordered by node id (document order): the map's iteration
+    // order is random per process, and a tie broken by it made the same page
+    // parse to different bodies from one run to the next.
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let Some(&(mut top, top_score)) = ranked.first() else {
         return vec![(0, flat.blocks.len())];
     };

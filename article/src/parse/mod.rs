@@ -38,9 +38,12 @@ const MIN_DEDUP_CHARS: usize = 40;
 /// How the caller wants the bytes read; `Auto` sniffs for markup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ContentType {
+    /// Sniff: HTML when the bytes look like markup, else plain text.
     #[default]
     Auto,
+    /// Plain text (scraped page text).
     Text,
+    /// An HTML page or fragment.
     Html,
 }
 
@@ -48,43 +51,62 @@ pub enum ContentType {
 /// never mistaken for midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
+    /// A date only.
     Day,
+    /// Hours and minutes.
     Minute,
+    /// Down to the second.
     Second,
 }
 
 /// A publication instant: UTC seconds since epoch, the source's UTC offset in seconds (0 when unknown), precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Published {
+    /// Seconds since the epoch, UTC.
     pub utc_seconds: i64,
+    /// The source's UTC offset in seconds (0 when it stated none).
     pub offset_seconds: i32,
+    /// How much of the instant the source stated.
     pub precision: Precision,
 }
 
 /// Metadata the caller already knows: always wins over what the parser guesses.
 #[derive(Debug, Clone, Default)]
 pub struct Hints {
+    /// The article's URL.
     pub url: Option<String>,
     /// The caller's own id for the source; carried for its bookkeeping, not used here.
     pub source_id: Option<String>,
+    /// The publisher.
     pub outlet: Option<String>,
+    /// The headline.
     pub title: Option<String>,
+    /// The publication instant.
     pub published: Option<Published>,
 }
 
 /// The clean article: metadata plus body paragraphs free of page furniture.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedArticle {
+    /// The headline, once (scraped text often repeats it).
     pub title: Option<String>,
+    /// A standfirst or dek, when the page has one.
     pub subtitle: Option<String>,
+    /// Bylines: people, never the outlet.
     pub authors: Vec<String>,
+    /// The publisher.
     pub outlet: Option<String>,
+    /// A syndication service that carried the article (e.g. MENAFN), kept apart from the outlet.
     pub syndicator: Option<String>,
+    /// When the article was published (never a scrape banner's date).
     pub published: Option<Published>,
+    /// The article's URL, when the page or the caller states it.
     pub url: Option<String>,
     /// ISO 639-1, e.g. "en".
     pub language: Option<String>,
+    /// Body paragraphs, page furniture removed.
     pub paragraphs: Vec<String>,
+    /// Words in the body.
     pub word_count: u32,
 }
 
@@ -98,14 +120,23 @@ impl ParsedArticle {
 /// Why a document yielded no article. Every variant is about the request's content.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    /// Nothing but whitespace.
     #[error("content is empty or only whitespace")]
     Empty,
+    /// Not text in any encoding the parser reads.
     #[error("content is binary data, not text")]
     Binary,
+    /// Only page furniture.
     #[error("no article text is left after removing page furniture")]
     NoText,
+    /// Over [`MAX_INPUT_BYTES`].
     #[error("content is {len} bytes, over the limit of {max} bytes")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// The input's size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl ParseError {
@@ -120,8 +151,30 @@ impl ParseError {
     }
 }
 
+/// How the bytes were actually read once `ContentType::Auto` was resolved.
+/// Two requests read the same way from the same bytes parse identically, so
+/// the idempotency digest uses this rather than the caller's hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAs {
+    /// As plain text.
+    Text,
+    /// As HTML.
+    Html,
+    /// Sniffed as markup but yielding no blocks: read as text with tags removed.
+    StrippedHtml,
+}
+
 /// Parses one document. Caller hints override whatever the document says.
 pub fn parse(raw: &[u8], content_type: ContentType, hints: &Hints) -> Result<ParsedArticle, ParseError> {
+    parse_as(raw, content_type, hints).map(|(parsed, _)| parsed)
+}
+
+/// [`parse`], also telling how the content type was resolved.
+pub fn parse_as(
+    raw: &[u8],
+    content_type: ContentType,
+    hints: &Hints,
+) -> Result<(ParsedArticle, ReadAs), ParseError> {
     if raw.len() > MAX_INPUT_BYTES {
         return Err(ParseError::TooLarge {
             len: raw.len(),
@@ -142,14 +195,16 @@ pub fn parse(raw: &[u8], content_type: ContentType, hints: &Hints) -> Result<Par
     } else {
         plain::extract(&decoded)
     };
+    let mut read_as = if is_html { ReadAs::Html } else { ReadAs::Text };
     if is_html && content_type == ContentType::Auto && draft.paragraphs.is_empty() {
         // Sniffed markup that yields no blocks may be text with a few stray tags.
         let fallback = plain::extract(&text::strip_tags(&decoded));
         if !fallback.paragraphs.is_empty() {
             draft.paragraphs = fallback.paragraphs;
+            read_as = ReadAs::StrippedHtml;
         }
     }
-    finish(draft, hints)
+    finish(draft, hints).map(|parsed| (parsed, read_as))
 }
 
 /// Applies hints and the source-independent clean-up, and fills derived fields.

@@ -11,8 +11,8 @@ use sectorwire_proto::article::Article;
 /// Records are encoded where they are built, on the threads that parse and analyse, which
 /// scale with cores. The one committer thread then appends the assigned fields to these
 /// bytes instead of cloning, encoding and freeing a whole record (body, entities, evidence)
-/// per write. `ingest_bench` measured that at ~40% of the thread's CPU per article, and that
-/// thread's CPU bounds ingest throughput however many cores there are.
+/// per write: that thread's CPU bounds ingest throughput however many cores there are, so
+/// work moves off it wherever it can (`ingest_bench` reports the thread's CPU per article).
 #[derive(Debug, Clone)]
 pub struct EncodedArticle {
     id: String,

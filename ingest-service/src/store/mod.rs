@@ -1,5 +1,5 @@
 //! Durable storage of articles and the change log, behind the [`Store`]
-//! trait so tests can inject faults ([`faults`]) while production uses sled
+//! trait so tests can inject faults (`faults`, feature `test-util`) while production uses sled
 //! ([`sled_store`]).
 //!
 //! Contract: [`Store::apply`] makes a whole batch visible atomically (articles,
@@ -9,12 +9,14 @@
 //! group commit.
 
 mod encoded;
+#[cfg(any(test, feature = "test-util"))]
 pub mod faults;
 pub mod sled_store;
 
 use sectorwire_proto::article::{Article, ChangeEvent};
 
 pub use encoded::EncodedArticle;
+#[cfg(any(test, feature = "test-util"))]
 pub use faults::{FaultPlan, FaultyStore};
 pub use sled_store::SledStore;
 
@@ -89,7 +91,8 @@ pub enum StoreError {
         /// Supported.
         expected: String,
     },
-    /// An injected fault (tests only).
+    /// An injected fault (test builds only: feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
     #[error("injected fault: {0}")]
     Injected(&'static str),
 }
