@@ -524,6 +524,15 @@ pub async fn stats(g: &Global, read: ReadArgs) -> anyhow::Result<i32> {
             )?,
             Err(e) => outln!("query:  unreachable ({})", render::one_line(e))?,
         }
+        // The replica's own lag counts only what it has heard of; cut off
+        // from ingest it hears nothing, so also show how far behind the log
+        // it is.
+        if let (Ok(i), Ok(q)) = (&ingest, &query) {
+            outln!(
+                "query is {} behind the ingest log head",
+                i.log_head.saturating_sub(q.applied_sequence)
+            )?;
+        }
     }
     Ok(match failed {
         0 => exit::OK,

@@ -578,10 +578,13 @@ pub async fn serve_store(
             }
         }
     });
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(sectorwire_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let (reflection, reflection_v1alpha) = sectorwire_runtime::reflection(
+        sectorwire_proto::FILE_DESCRIPTOR_SET,
+        &[
+            <IngestServiceServer<Ingest> as tonic::server::NamedService>::NAME,
+            <ChangeFeedServiceServer<Feed> as tonic::server::NamedService>::NAME,
+        ],
+    )?;
 
     let max = config.max_message_bytes;
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), "ingest service listening");
@@ -594,6 +597,7 @@ pub async fn serve_store(
         .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(
             IngestServiceServer::new(ingest.clone())
                 .max_decoding_message_size(max)

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use sectorwire_proto::article::ChangeEvent;
 use sectorwire_proto::ingest::{
-    change_feed_service_client::ChangeFeedServiceClient, subscribe_response, SubscribeRequest,
+    change_feed_service_client::ChangeFeedServiceClient, ingest_service_client::IngestServiceClient,
+    subscribe_response, GetIngestStatsRequest, SubscribeRequest,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +23,13 @@ const MAX_BATCH: usize = 2000;
 /// stream, so the next batch grows with the load by itself; a long window
 /// only adds its length to every article's time to become searchable.
 const MAX_GATHER: Duration = Duration::from_millis(2);
+/// Heartbeat interval asked of the ingest service.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Silence on the feed after which the link is taken as dead. A feed with
+/// nothing to send still heartbeats, so silence means the peer or the network
+/// is gone; a cut network sends no reset, and without this the follower
+/// would wait on a dead stream and keep reporting itself connected.
+const SILENCE_LIMIT: Duration = Duration::from_secs(5);
 
 /// What the follower knows about its link, for stats.
 #[derive(Debug, Default)]
@@ -30,6 +38,25 @@ pub struct FollowState {
     pub head: AtomicU64,
     /// Whether a subscription is open now.
     pub connected: AtomicBool,
+    /// Cancelled (a one-way latch) once the replica has caught up with the
+    /// log head it found on its first connection after start: the replica is
+    /// ready from then on, even if it later falls behind (that shows as lag).
+    pub ready: CancellationToken,
+    /// The log head to reach before [`FollowState::ready`]; set on the first
+    /// connection.
+    ready_at: std::sync::OnceLock<u64>,
+}
+
+impl FollowState {
+    /// Marks the replica ready once it has applied the head it must reach.
+    fn check_ready(&self, applied: u64) {
+        if let Some(&target) = self.ready_at.get() {
+            if applied >= target && !self.ready.is_cancelled() {
+                tracing::info!(applied, target, "caught up with the change log: ready");
+                self.ready.cancel();
+            }
+        }
+    }
 }
 
 /// Runs until `shutdown` fires.
@@ -72,12 +99,21 @@ async fn follow_once(
         .tcp_nodelay(true)
         .connect()
         .await?;
+    if state.ready_at.get().is_none() {
+        let head = IngestServiceClient::new(channel.clone())
+            .get_ingest_stats(GetIngestStatsRequest {})
+            .await?
+            .into_inner()
+            .log_head;
+        let _ = state.ready_at.set(head);
+    }
+    state.check_ready(model.applied());
     let mut client = ChangeFeedServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
     let after = model.applied();
     let mut stream = client
         .subscribe(SubscribeRequest {
             after_sequence: after,
-            heartbeat_millis: 1000,
+            heartbeat_millis: HEARTBEAT.as_millis() as u32,
         })
         .await?
         .into_inner();
@@ -86,7 +122,9 @@ async fn follow_once(
     tracing::info!(after, "following change feed");
     let mut batch: Vec<ChangeEvent> = Vec::new();
     loop {
-        let first = stream.message().await?;
+        let first = tokio::time::timeout(SILENCE_LIMIT, stream.message())
+            .await
+            .map_err(|_| anyhow::anyhow!("change feed silent for {SILENCE_LIMIT:?}"))??;
         let Some(first) = first else {
             anyhow::bail!("change feed closed by the ingest service");
         };
@@ -116,5 +154,6 @@ async fn follow_once(
             let model = model.clone();
             tokio::task::spawn_blocking(move || model.apply(&events)).await??;
         }
+        state.check_ready(model.applied());
     }
 }

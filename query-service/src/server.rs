@@ -340,6 +340,30 @@ impl QueryService for Query {
     }
 }
 
+/// Readiness over `grpc.health.v1`: the replica answers NOT_SERVING (for its
+/// service name and for the server as a whole, `""`) until it has caught up
+/// with the log once after start, so a load balancer or orchestrator sends
+/// no reads to a replica still replaying history; then SERVING for good.
+/// Liveness is the port answering at all (see README "Health").
+async fn report_readiness(
+    health: tonic_health::server::HealthReporter,
+    ready: CancellationToken,
+    shutdown: CancellationToken,
+) {
+    use tonic_health::ServingStatus;
+    health.set_not_serving::<QueryServiceServer<Query>>().await;
+    health.set_service_status("", ServingStatus::NotServing).await;
+    tokio::spawn(async move {
+        tokio::select! {
+            () = ready.cancelled() => {
+                health.set_serving::<QueryServiceServer<Query>>().await;
+                health.set_service_status("", ServingStatus::Serving).await;
+            }
+            () = shutdown.cancelled() => {}
+        }
+    });
+}
+
 /// Opens the read model, follows the ingest service and serves on `listener`
 /// until `shutdown` is cancelled; then stops following, finishes in-flight
 /// requests and releases the model.
@@ -370,17 +394,17 @@ pub async fn serve(
                 ..ReaderLimits::default()
             },
         )),
-        follow: state,
+        follow: state.clone(),
         shutdown: shutdown.clone(),
         watchers: Arc::new(tokio::sync::Semaphore::new(config.max_watchers.max(1))),
         config: Arc::new(config.clone()),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<QueryServiceServer<Query>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(sectorwire_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    report_readiness(health, state.ready.clone(), shutdown.clone()).await;
+    let (reflection, reflection_v1alpha) = sectorwire_runtime::reflection(
+        sectorwire_proto::FILE_DESCRIPTOR_SET,
+        &[<QueryServiceServer<Query> as tonic::server::NamedService>::NAME],
+    )?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), applied = model.applied(), follow = %config.ingest_addr, "query service listening");
     let result = tonic::transport::Server::builder()
@@ -392,6 +416,7 @@ pub async fn serve(
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
         .serve_with_incoming_shutdown(
             sectorwire_runtime::incoming(

@@ -152,3 +152,46 @@ pub fn endpoint_uri(addr: &str) -> String {
         format!("http://{addr}")
     }
 }
+
+/// Server reflection over both `grpc.reflection.v1` and `v1alpha` (some
+/// clients, Python's grpcio-reflection among them, speak only `v1alpha`),
+/// advertising only `services` plus health and reflection themselves: all of
+/// `contract` (an encoded descriptor set) is registered so every type
+/// resolves, but a port lists only what it serves.
+#[allow(clippy::type_complexity)]
+pub fn reflection(
+    contract: &'static [u8],
+    services: &[&str],
+) -> Result<
+    (
+        tonic_reflection::server::v1::ServerReflectionServer<
+            impl tonic_reflection::server::v1::ServerReflection,
+        >,
+        tonic_reflection::server::v1alpha::ServerReflectionServer<
+            impl tonic_reflection::server::v1alpha::ServerReflection,
+        >,
+    ),
+    tonic_reflection::server::Error,
+> {
+    let builder = || {
+        let mut builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(contract)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // Both versions' descriptors, so each version can describe the other too.
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+            .include_reflection_service(false);
+        for name in services.iter().copied().chain(ADVERTISED_ALWAYS) {
+            builder = builder.with_service_name(name);
+        }
+        builder
+    };
+    Ok((builder().build_v1()?, builder().build_v1alpha()?))
+}
+
+/// Services every port serves besides its own.
+const ADVERTISED_ALWAYS: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];

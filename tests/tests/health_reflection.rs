@@ -1,35 +1,86 @@
 //! Both services answer `grpc.health.v1` and list their services through
-//! server reflection, so grpcurl and other generic clients work unaided.
+//! server reflection, over both `grpc.reflection.v1` and `v1alpha` (some
+//! clients speak only the latter), so grpcurl and other generic clients work
+//! unaided; each port lists only the services it serves.
+
+use std::time::{Duration, Instant};
 
 use sectorwire_tests::*;
-use tonic_reflection::pb::v1::{
-    server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
-    server_reflection_response::MessageResponse, ServerReflectionRequest,
-};
+use tonic::transport::Channel;
 
-async fn services(addr: std::net::SocketAddr) -> Vec<String> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+async fn channel(addr: std::net::SocketAddr) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect()
         .await
-        .expect("connect");
-    let mut client = ServerReflectionClient::new(channel);
+        .expect("connect")
+}
+
+/// The services listed over `grpc.reflection.v1`, sorted.
+async fn services_v1(addr: std::net::SocketAddr) -> Vec<String> {
+    use tonic_reflection::pb::v1::{
+        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+        server_reflection_response::MessageResponse, ServerReflectionRequest,
+    };
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut responses = client
+    let mut responses = ServerReflectionClient::new(channel(addr).await)
         .server_reflection_info(tokio_stream::iter([request]))
         .await
-        .expect("reflection")
+        .expect("reflection v1")
         .into_inner();
     let response = responses.message().await.expect("message").expect("one response");
-    match response.message_response {
+    let mut names: Vec<String> = match response.message_response {
         Some(MessageResponse::ListServicesResponse(list)) => {
             list.service.into_iter().map(|s| s.name).collect()
         }
         other => panic!("unexpected reflection response {other:?}"),
-    }
+    };
+    names.sort();
+    names
+}
+
+/// The services listed over `grpc.reflection.v1alpha`, sorted.
+async fn services_v1alpha(addr: std::net::SocketAddr) -> Vec<String> {
+    use tonic_reflection::pb::v1alpha::{
+        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+        server_reflection_response::MessageResponse, ServerReflectionRequest,
+    };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel(addr).await)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("reflection v1alpha")
+        .into_inner();
+    let response = responses.message().await.expect("message").expect("one response");
+    let mut names: Vec<String> = match response.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected reflection response {other:?}"),
+    };
+    names.sort();
+    names
+}
+
+/// `own` plus what every port serves, sorted.
+fn expected(own: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = own
+        .iter()
+        .chain(&[
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ])
+        .map(|s| s.to_string())
+        .collect();
+    names.sort();
+    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,27 +88,38 @@ async fn health_and_reflection() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ingest = start_ingest(&dir.path().join("ingest")).await;
     let query = start_query(&dir.path().join("query"), ingest.addr).await;
+    let _ = query_client(query.addr).await;
 
-    let listed = services(ingest.addr).await;
-    for name in [
-        "sectorwire.ingest.v1.IngestService",
+    let ingest_services = expected(&[
         "sectorwire.ingest.v1.ChangeFeedService",
-        "grpc.health.v1.Health",
-    ] {
-        assert!(listed.iter().any(|s| s == name), "{name} missing from {listed:?}");
-    }
-    let listed = services(query.addr).await;
-    assert!(
-        listed.iter().any(|s| s == "sectorwire.query.v1.QueryService"),
-        "{listed:?}"
+        "sectorwire.ingest.v1.IngestService",
+    ]);
+    let query_services = expected(&["sectorwire.query.v1.QueryService"]);
+    assert_eq!(services_v1(ingest.addr).await, ingest_services, "ingest port, v1");
+    assert_eq!(
+        services_v1alpha(ingest.addr).await,
+        ingest_services,
+        "ingest port, v1alpha"
+    );
+    assert_eq!(services_v1(query.addr).await, query_services, "query port, v1");
+    assert_eq!(
+        services_v1alpha(query.addr).await,
+        query_services,
+        "query port, v1alpha"
     );
 
     sectorwire_runtime::check_health(&ingest.addr.to_string(), "sectorwire.ingest.v1.IngestService")
         .await
         .expect("ingest healthy");
-    sectorwire_runtime::check_health(&query.addr.to_string(), "sectorwire.query.v1.QueryService")
+    // The replica is ready once it has caught up with the (empty) log.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sectorwire_runtime::check_health(&query.addr.to_string(), "sectorwire.query.v1.QueryService")
         .await
-        .expect("query healthy");
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "query replica never became ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let err = sectorwire_runtime::check_health(&query.addr.to_string(), "no.such.Service").await;
     assert!(err.is_err());
     query.stop().await;
