@@ -30,15 +30,16 @@ fn healthy(addr: SocketAddr, service: &str) -> bool {
         .is_ok()
 }
 
-#[test]
-fn no_subcommand_honours_the_listen_variables() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Starts `sectorwire` with no subcommand on two ports nothing listened on
+/// a moment ago; `None` when it exited at once (another test took a port
+/// between our check and its bind), so the caller can try other ports.
+fn start_on_free_ports(dir: &std::path::Path) -> Option<(KillOnDrop, SocketAddr, SocketAddr)> {
     let (ingest, query) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_sectorwire"))
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("SECTORWIRE_INGEST_LISTEN", ingest.to_string())
         .env("SECTORWIRE_QUERY_LISTEN", query.to_string())
-        .env("SECTORWIRE_DATA_DIR", dir.path().join("data"))
+        .env("SECTORWIRE_DATA_DIR", dir.join("data"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -49,10 +50,10 @@ fn no_subcommand_honours_the_listen_variables() {
         if healthy(ingest, "sectorwire.ingest.v1.IngestService")
             && healthy(query, "sectorwire.query.v1.QueryService")
         {
-            break;
+            return Some((child, ingest, query));
         }
-        if let Ok(Some(status)) = child.0.try_wait() {
-            panic!("sectorwire exited early with {status}");
+        if let Ok(Some(_)) = child.0.try_wait() {
+            return None;
         }
         assert!(
             Instant::now() < deadline,
@@ -60,6 +61,16 @@ fn no_subcommand_honours_the_listen_variables() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn no_subcommand_honours_the_listen_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = (0..5).find_map(|_| start_on_free_ports(dir.path()));
+    let (_child, ingest, query) =
+        started.expect("sectorwire kept exiting: the listen variables are not honoured");
+    assert!(healthy(ingest, "sectorwire.ingest.v1.IngestService"));
+    assert!(healthy(query, "sectorwire.query.v1.QueryService"));
     assert!(
         dir.path().join("data/ingest").is_dir(),
         "SECTORWIRE_DATA_DIR is honoured too"
