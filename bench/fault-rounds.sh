@@ -3,7 +3,7 @@
 # (truncate, zeroed page, flipped bytes, scattered XOR) after acknowledged
 # writes, and fill a small tmpfs to ENOSPC mid-stream (needs root for mount;
 # skipped with a message otherwise). Reports acknowledged articles lost and
-# silent starts; both must be 0. CI (.ci/e2e) runs 4 rounds.
+# silent starts; both must be 0. The test suite (and so CI) runs 4 rounds.
 #   bash bench/fault-rounds.sh [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
