@@ -10,7 +10,7 @@ use regex::Regex;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use super::text::{char_after, char_before, is_capitalised, is_whole_word, FastMap, FormMatcher, SpanSet};
+use super::tokens::{char_after, char_before, is_capitalised, is_whole_word, FastMap, FormMatcher, SpanSet};
 use super::{Entity, EntityKind, Span};
 
 const COUNTRIES_TSV: &str = include_str!("data/countries.tsv");
@@ -200,7 +200,7 @@ fn looks_like_person(body: &str, start: usize, end: usize) -> bool {
     // "Atlanta, Georgia": a capitalised word and a comma just before.
     if let Some(head) = body.get(..start).and_then(|h| h.strip_suffix(", ")) {
         let w = head.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
-        if is_capitalised(w) && !super::text::is_acronym(w) && body.get(start..end) == Some("Georgia") {
+        if is_capitalised(w) && !super::tokens::is_acronym(w) && body.get(start..end) == Some("Georgia") {
             return true;
         }
     }

@@ -9,7 +9,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::{Builder as DfaBuilder, DFA};
 use aho_corasick::{Anchored, MatchKind};
 
-use super::text::{is_whole_word, SpanSet};
+use super::tokens::{is_whole_word, SpanSet};
 use super::Sector;
 use super::Span;
 
@@ -220,7 +220,7 @@ impl Lexicon {
 /// rest of the word for stems), or None when the match sits inside another word.
 fn word_end(text: &str, start: usize, end: usize, stem: bool) -> Option<usize> {
     if stem {
-        if super::text::char_before(text, start).is_some_and(char::is_alphanumeric) {
+        if super::tokens::char_before(text, start).is_some_and(char::is_alphanumeric) {
             return None;
         }
         let rest = text.get(end..)?;

@@ -2,26 +2,25 @@
 //! evidence, named entities and the country pairs the article relates. No I/O and no
 //! knowledge of gRPC or storage: the services call [`analyze`] and map its plain structs.
 //!
-//! Layout, one concern per file: `taxonomy` (the sector set), `sentences` (evidence units),
-//! `lexicon` + `model` + `tagger` (sector tags), `countries`, `people`, `organisations`
-//! (entities), `pairs` (country pairs) and `metrics` (evaluation arithmetic shared by the eval
-//! and train commands and the tests).
+//! Layout, one concern per file: `sentences` (evidence units), `tokens` (word boundaries and
+//! the tokenisers every finder shares), `lexicon` + `classifier` (the trained logistic
+//! regression) + `tagger` (sector tags), `countries`, `people`, `organisations` (entities) and
+//! `pairs` (country pairs). The taxonomy itself is `sectorwire_domain::Sector`; evaluation
+//! arithmetic lives in `bench/`.
 
+pub mod classifier;
 mod countries;
 mod lexicon;
-
-pub mod model;
 mod organisations;
 mod pairs;
 mod people;
 mod sentences;
 mod tagger;
-
-mod text;
+mod tokens;
 
 pub use sectorwire_domain::Sector;
 pub use tagger::{lexicon_evidence, TaggerOptions, LENGTH_UNIT, LEXICON_THRESHOLD};
-pub use text::for_each_token;
+pub use tokens::for_each_token;
 
 /// Byte span [start, end) into the body string passed to analyze().
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -156,13 +155,13 @@ pub fn analyze_in(title: &str, body: &str, language: Option<&str>) -> Analysis {
 
     // Entity finders read a copy where line wraps are spaces ("United\nStates"), which keeps
     // every byte offset valid for `body`.
-    let flat = text::unwrap_lines(body);
+    let flat = tokens::unwrap_lines(body);
     let body = flat.as_str();
-    let words = text::words(body);
+    let words = tokens::words(body);
     let orgs = organisations::find(body, &words);
     let org_spans: Vec<Span> = orgs.iter().flat_map(|e| e.mentions.iter().copied()).collect();
-    let geo = countries::find(body, &text::SpanSet::new(org_spans.iter().copied()));
-    let blocked = text::SpanSet::new(
+    let geo = countries::find(body, &tokens::SpanSet::new(org_spans.iter().copied()));
+    let blocked = tokens::SpanSet::new(
         org_spans
             .iter()
             .copied()

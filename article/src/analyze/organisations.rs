@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::text::{
+use super::tokens::{
     is_acronym, is_capitalised, is_whole_word, word_set, FastMap, FastSet, FormMatcher, SpanSet, Word,
 };
 use super::{Entity, EntityKind, Span};

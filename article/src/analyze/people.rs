@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{
+use super::tokens::{
     is_acronym, is_capitalised, levenshtein, strip_possessive, word_set, FastMap, FastSet, SpanSet, Word,
 };
 use super::{Entity, EntityKind, Span};

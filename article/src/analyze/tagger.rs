@@ -27,9 +27,9 @@
 //! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
 //!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
 
+use super::classifier::{Gate, MODEL};
 use super::lexicon::{Hit, LEXICON};
-use super::model::{Gate, MODEL};
-use super::text::FastMap;
+use super::tokens::FastMap;
 use super::Sector;
 use super::{Evidence, SectorTag, Span};
 
@@ -399,7 +399,7 @@ fn lexicon_scan(title: &str, body: &str, sentences: &[Span]) -> LexiconScan {
         .map(|h| sentence_of(sentences, h.start))
         .collect();
     let raw = lexicon_raw(&title_hits, &body_hits, &body_sent);
-    let words = super::text::count_words(body) as f32;
+    let words = super::tokens::count_words(body) as f32;
     let lf = (1.0 + words / LENGTH_UNIT).sqrt();
     let window = window_evidence(&body_hits, &body_sent, sentences.len());
     let mut evidence = [0f32; Sector::COUNT];

@@ -6,7 +6,7 @@
 //! Rules match whole lines (after case and punctuation folding), never substrings of a
 //! sentence, so an article that merely mentions "subscribers" or a photo keeps its text.
 
-use super::{outlet, text};
+use super::{normalize, outlet};
 use aho_corasick::AhoCorasick;
 use regex::RegexSet;
 use std::sync::LazyLock;
@@ -129,7 +129,7 @@ pub(crate) fn is_disclaimer(line: &str) -> bool {
 /// Folds case and quotes, and trims the punctuation and symbols scrapers leave around
 /// furniture ("• Share", "Related Articles »").
 fn fold_line(line: &str) -> String {
-    let folded = text::fold(line);
+    let folded = normalize::fold(line);
     folded
         .trim_matches(|c: char| {
             c.is_whitespace()
@@ -234,7 +234,7 @@ fn strip_email_placeholders(p: &str) -> String {
     let cleaned = p
         .replace("[email\u{a0}protected]", "")
         .replace("[email protected]", "");
-    text::collapse_ws(&cleaned)
+    normalize::collapse_ws(&cleaned)
 }
 
 #[cfg(test)]

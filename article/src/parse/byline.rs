@@ -3,7 +3,7 @@
 //! Writer | AzerNews". Handles "By X" lines, "by X" after a wire dateline and
 //! "Editor's note: X is the ..." notes, plus the names markup supplies.
 
-use super::text;
+use super::normalize;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -82,7 +82,7 @@ pub(crate) fn from_inline_by(rest: &str) -> Vec<String> {
 /// The author an editor's note describes; `None` when the line is not such a note.
 /// The bool says whether the line was an editor's note at all.
 pub(crate) fn from_editors_note(line: &str) -> (bool, Vec<String>) {
-    let folded = text::fold(line);
+    let folded = normalize::fold(line);
     let Some(caps) = EDITORS_NOTE.as_ref().and_then(|r| r.captures(&folded)) else {
         return (false, Vec::new());
     };
@@ -103,7 +103,7 @@ pub(crate) fn from_editors_note(line: &str) -> (bool, Vec<String>) {
 
 /// Splits a credit into personal names, dropping roles, outlets and places.
 pub(crate) fn split_names(credit: &str) -> Vec<String> {
-    let credit = text::collapse_ws(credit);
+    let credit = normalize::collapse_ws(credit);
     // Anything after a separator that introduces a role or outlet is not a name.
     let cut = credit
         .find(['|', '/', '•', '·', '—', '–', '(', '@', '\u{2022}'])

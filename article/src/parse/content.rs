@@ -13,8 +13,8 @@
 //! 4. take the best element, widen it to ancestors that only add more of the same prose
 //!    (articles split around photos), and add siblings that read like the article.
 
+use super::normalize;
 use super::signals::{class_weight, never_text, tag_weight, verdict, Verdict};
-use super::text;
 use ego_tree::NodeId;
 use scraper::{node::Element, Html, Node};
 use std::collections::HashMap;
@@ -292,7 +292,7 @@ fn flush(buf: &mut String, buf_links: &mut usize, blocks: &mut Vec<Block>, stack
         *buf_links = 0;
         return;
     }
-    let text = text::collapse_ws(buf);
+    let text = normalize::collapse_ws(buf);
     buf.clear();
     let link_chars = std::mem::take(buf_links);
     let Some(owner) = stack.iter().rev().find(|f| f.is_block).map(|f| f.id) else {

@@ -6,7 +6,7 @@
 //! without "By"). The extracted body still goes through the plain-text header reader,
 //! which catches bylines and datelines printed inside the article.
 
-use super::{byline, content, date, language, nesting, plain, text, DateSource, Draft, Published};
+use super::{byline, content, date, language, nesting, normalize, plain, DateSource, Draft, Published};
 use scraper::{ElementRef, Html, Node};
 use serde_json::Value;
 
@@ -238,7 +238,7 @@ impl Meta {
             .to_ascii_lowercase();
         let Some(value) = el
             .attr("content")
-            .map(text::collapse_ws)
+            .map(normalize::collapse_ws)
             .filter(|v| !v.is_empty())
         else {
             return;
@@ -427,7 +427,7 @@ fn is_date_name(names: &str) -> bool {
 /// A JSON-LD string value as text. CMSs often HTML-escape inside JSON ("&#8217;"),
 /// which the HTML parser never sees because script content is raw.
 fn ld_text(v: &Value) -> Option<String> {
-    let t = text::collapse_ws(&text::decode_entities(v.as_str()?));
+    let t = normalize::collapse_ws(&normalize::decode_entities(v.as_str()?));
     (!t.is_empty()).then_some(t)
 }
 
@@ -561,5 +561,5 @@ fn element_text(er: ElementRef<'_>) -> String {
             _ => {}
         }
     }
-    text::collapse_ws(&s)
+    normalize::collapse_ws(&s)
 }

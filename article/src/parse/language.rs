@@ -87,7 +87,7 @@ fn sample(paragraphs: &[String], max: usize) -> String {
         if sample.len() >= max {
             break;
         }
-        sample.push_str(super::text::prefix(p, max - sample.len()));
+        sample.push_str(super::normalize::prefix(p, max - sample.len()));
         sample.push('\n');
     }
     sample

@@ -11,15 +11,15 @@ mod byline;
 mod content;
 mod date;
 mod draft;
+mod glue_repair;
 mod html;
 mod language;
 pub mod nesting;
+mod normalize;
 mod outlet;
 mod plain;
-mod sentences;
 mod signals;
 mod sniff;
-mod text;
 
 use draft::Draft;
 
@@ -269,7 +269,7 @@ pub fn parse_as_with(
             max: MAX_INPUT_BYTES,
         });
     }
-    let decoded = text::decode(raw)?;
+    let decoded = normalize::decode(raw)?;
     if decoded.trim().is_empty() {
         return Err(ParseError::Empty);
     }
@@ -305,7 +305,7 @@ pub fn parse_as_with(
         && draft.fallback_paragraphs.is_empty()
     {
         // Sniffed markup that yields no blocks may be text with a few stray tags.
-        let fallback = plain::extract(&text::strip_tags(&decoded));
+        let fallback = plain::extract(&normalize::strip_tags(&decoded));
         if !fallback.paragraphs.is_empty() {
             draft.paragraphs = fallback.paragraphs;
             method = Extraction::HtmlStripped;
@@ -371,7 +371,7 @@ fn finish(
             None => (None, None),
         },
     };
-    let word_count = text::word_count(&paragraphs);
+    let word_count = normalize::word_count(&paragraphs);
     let language = language::detect(&paragraphs).or(draft.declared_language.take());
     let authors = byline::dedupe(draft.authors, draft.outlet.as_deref());
     // A "subtitle" that repeats the headline is a template slip, not a standfirst.
@@ -437,7 +437,7 @@ fn clean_body(mut paragraphs: Vec<String>, draft: &mut Draft) -> Vec<String> {
     // Repeats further apart are kept: recipes and lists legitimately repeat lines.
     let mut paragraphs: Vec<String> = paragraphs
         .into_iter()
-        .map(|p| sentences::fix_glued(&p))
+        .map(|p| glue_repair::fix_glued(&p))
         .filter(|p| !p.is_empty())
         .collect();
     paragraphs.dedup_by(|b, a| a.chars().count() >= MIN_DEDUP_CHARS && a == b);
@@ -445,5 +445,5 @@ fn clean_body(mut paragraphs: Vec<String>, draft: &mut Draft) -> Vec<String> {
 }
 
 fn non_empty(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(text::collapse_ws).filter(|s| !s.is_empty())
+    v.as_deref().map(normalize::collapse_ws).filter(|s| !s.is_empty())
 }

@@ -56,7 +56,7 @@ pub(crate) fn from_disclaimer(p: &str) -> Option<String> {
 
 /// Trims quotes and trailing punctuation; refuses things that are not names.
 pub(crate) fn clean_name(s: &str) -> Option<String> {
-    let t = super::text::collapse_ws(s);
+    let t = super::normalize::collapse_ws(s);
     let t = t
         .trim_matches(|c: char| {
             c.is_whitespace() || matches!(c, '.' | ',' | ';' | ':' | '"' | '\'' | '(' | ')')

@@ -7,7 +7,7 @@
 //! (a title), or a long sentence (the body has begun). Only lines before the body are
 //! read as metadata; dates and names inside the body are reporting, not metadata.
 
-use super::{boilerplate, byline, date, outlet, text, Draft};
+use super::{boilerplate, byline, date, normalize, outlet, Draft};
 
 /// How many non-empty lines may precede the body before we stop looking for a header.
 const MAX_HEADER_LINES: usize = 14;
@@ -32,14 +32,14 @@ const MAX_SUBTITLE_CHARS: usize = 320;
 const MAX_META_LINE_CHARS: usize = 200;
 
 pub(crate) fn extract(input: &str) -> Draft {
-    let input = text::decode_entities(input);
-    let raw_lines: Vec<&str> = text::lines(&input).collect();
+    let input = normalize::decode_entities(input);
+    let raw_lines: Vec<&str> = normalize::lines(&input).collect();
     // Indentation marks paragraph starts in wire copy; remember it before normalising.
     let indented: Vec<bool> = raw_lines
         .iter()
         .map(|l| l.starts_with('\t') || l.starts_with("  "))
         .collect();
-    let lines: Vec<String> = raw_lines.iter().map(|l| text::collapse_ws(l)).collect();
+    let lines: Vec<String> = raw_lines.iter().map(|l| normalize::collapse_ws(l)).collect();
     let mut draft = Draft::default();
     let body_start = read_header(&lines, &mut draft, true);
     draft.paragraphs = paragraphs(
@@ -101,7 +101,7 @@ fn is_meta_line(line: &str) -> bool {
 /// "Published:". Returns the folded label (empty when there is none), or `None` when
 /// the text before the date is prose ("ending March 31, 1987").
 fn date_label(before: &str) -> Option<String> {
-    let mut label = text::fold(before.trim());
+    let mut label = normalize::fold(before.trim());
     // "Date: Sat, 10 Feb 2024": a weekday between the label and the date is decoration.
     if let Some((head, last)) = label.trim_end_matches([',', ' ']).rsplit_once(' ') {
         if is_weekday(last) {

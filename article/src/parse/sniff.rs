@@ -38,7 +38,7 @@ static MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 /// True when the text carries enough HTML tags to be read as markup.
 pub(crate) fn looks_like_html(s: &str) -> bool {
     let head = s.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
-    let prefix = super::text::prefix(head, 512);
+    let prefix = super::normalize::prefix(head, 512);
     let lower_prefix = prefix.to_ascii_lowercase();
     if lower_prefix.starts_with("<!doctype html")
         || lower_prefix.starts_with("<html")

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sectorwire_article::analyze::model::features;
+use sectorwire_article::analyze::classifier::features;
 use sectorwire_article::analyze::{lexicon_evidence, Sector, LENGTH_UNIT};
 use sectorwire_bench::metrics::{fold_of, Confusion};
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::text::{for_each_token, word_set, FastMap, FastSet, PreHashedMap, PreHashedSet};
+use super::tokens::{for_each_token, word_set, FastMap, FastSet, PreHashedMap, PreHashedSet};
 use super::Sector;
 use super::Span;
 
