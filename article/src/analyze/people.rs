@@ -724,6 +724,38 @@ impl Cluster {
     fn surname(&self) -> Option<&str> {
         self.best().last().map(String::as_str)
     }
+
+    /// One cued mention: its written form (once), its role (if any) and its span.
+    fn record(&mut self, surface: String, role: Option<String>, span: Span) {
+        if !self.surfaces.contains(&surface) {
+            self.surfaces.push(surface);
+        }
+        self.roles.extend(role);
+        self.mentions.push(span);
+    }
+
+    /// The entity a cluster names: the canonical name when the person is known, else the
+    /// most frequent form; every other written form becomes an alias.
+    fn into_entity(mut self) -> Entity {
+        let seen = self.best().join(" ");
+        let name = known_canonical(self.best()).map_or(seen.clone(), str::to_string);
+        if name != seen && !self.surfaces.contains(&seen) {
+            self.surfaces.push(seen);
+        }
+        self.mentions.sort_unstable();
+        self.mentions.dedup();
+        let mut aliases: Vec<String> = self.surfaces.into_iter().filter(|s| *s != name).collect();
+        aliases.dedup();
+        let role = most_common(&self.roles);
+        Entity {
+            kind: EntityKind::Person,
+            key: name.clone(),
+            name,
+            aliases,
+            role,
+            mentions: self.mentions,
+        }
+    }
 }
 
 /// Two full names are one person when their surnames match and the other tokens of the
@@ -739,15 +771,31 @@ fn same_person(a: &[String], b: &[String]) -> bool {
     short.iter().all(|t| long.iter().any(|u| similar(t, u)))
 }
 
+/// People in the body: full names are clustered first (variants of one name join), single
+/// names then attach to a cluster by surname or given name, and finally uncued repeats of a
+/// known surname become mentions too.
 pub(crate) fn find(body: &str, ws: &[Word<'_>], blocked: &SpanSet) -> Vec<Entity> {
     let mentions = collect(body, ws, blocked);
-    let mut clusters: Vec<Cluster> = Vec::new();
     let (multi, single): (Vec<Mention>, Vec<Mention>) =
         mentions.into_iter().partition(|m| m.tokens.len() >= 2);
+    let mut clusters = cluster_full_names(body, multi);
+    attach_single_names(&mut clusters, single);
+    add_surname_repeats(body, ws, blocked, &mut clusters);
+    clusters
+        .into_iter()
+        .filter(|c| !c.mentions.is_empty())
+        .map(Cluster::into_entity)
+        .collect()
+}
+
+/// Groups mentions of two or more tokens: a mention joins the first cluster that already
+/// holds its canonical form or a form naming the same person.
+fn cluster_full_names(body: &str, multi: Vec<Mention>) -> Vec<Cluster> {
+    let mut clusters: Vec<Cluster> = Vec::new();
     for m in multi {
         let canon = canonical(&m.tokens);
         let surface = body.get(m.span.start..m.span.end).unwrap_or("").to_string();
-        let found = clusters.iter_mut().find(|c| {
+        let found = clusters.iter().position(|c| {
             c.forms.iter().any(|(f, _)| *f == canon)
                 || c.forms
                     .iter()
@@ -755,32 +803,24 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>], blocked: &SpanSet) -> Vec<Entity
                     .any(|(f, _)| same_person(f, &canon))
         });
         let c = match found {
-            Some(c) => c,
-            None => {
-                clusters.push(Cluster {
-                    forms: Vec::new(),
-                    surfaces: Vec::new(),
-                    roles: Vec::new(),
-                    mentions: Vec::new(),
-                });
-                let last = clusters.len() - 1;
-                &mut clusters[last]
-            }
+            Some(i) => &mut clusters[i],
+            None => push_cluster(&mut clusters, Vec::new()),
         };
         match c.forms.iter_mut().find(|(f, _)| *f == canon) {
             Some(f) => f.1 += 1,
             None => c.forms.push((canon, 1)),
         }
-        if !c.surfaces.contains(&surface) {
-            c.surfaces.push(surface);
-        }
-        c.roles.extend(m.role);
-        c.mentions.push(m.span);
+        c.record(surface, m.role, m.span);
     }
+    clusters
+}
+
+/// Single-token mentions join a cluster by surname, else by any given name; a lone token
+/// starts its own cluster only when it stood alone as a name and is not a common given name
+/// ("President George" is not enough to name someone).
+fn attach_single_names(clusters: &mut Vec<Cluster>, single: Vec<Mention>) {
     for m in single {
         let tok = &m.tokens[0];
-        let surface = tok.clone();
-        // Prefer a surname match, then any given-name match.
         let target = clusters
             .iter()
             .position(|c| c.surname().is_some_and(|s| similar(s, tok)))
@@ -791,29 +831,16 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>], blocked: &SpanSet) -> Vec<Entity
             });
         let c = match target {
             Some(i) => &mut clusters[i],
-            None => {
-                // A lone given name ("President George") is not enough to name someone.
-                if !m.solo || GIVEN_NAMES.contains(tok.as_str()) {
-                    continue;
-                }
-                clusters.push(Cluster {
-                    forms: vec![(vec![tok.clone()], 1)],
-                    surfaces: Vec::new(),
-                    roles: Vec::new(),
-                    mentions: Vec::new(),
-                });
-                let last = clusters.len() - 1;
-                &mut clusters[last]
-            }
+            None if !m.solo || GIVEN_NAMES.contains(tok.as_str()) => continue,
+            None => push_cluster(clusters, vec![(vec![tok.clone()], 1)]),
         };
-        if !c.surfaces.contains(&surface) {
-            c.surfaces.push(surface);
-        }
-        c.roles.extend(m.role);
-        c.mentions.push(m.span);
+        c.record(tok.clone(), m.role, m.span);
     }
-    // Uncued later mentions of a known surname ("Aliyev stressed ..."): one pass over the
-    // words, looking each up among the clusters' surnames.
+}
+
+/// Uncued later mentions of a known surname ("Aliyev stressed ..."): one pass over the
+/// words, looking each up among the clusters' surnames.
+fn add_surname_repeats(body: &str, ws: &[Word<'_>], blocked: &SpanSet, clusters: &mut [Cluster]) {
     let mut by_surname: FastMap<String, usize> = FastMap::default();
     for (ci, c) in clusters.iter().enumerate() {
         let Some(surname) = c.surname() else { continue };
@@ -823,12 +850,12 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>], blocked: &SpanSet) -> Vec<Entity
         }
         by_surname.entry(surname.to_string()).or_insert(ci);
     }
+    if by_surname.is_empty() {
+        return;
+    }
     let cued = SpanSet::new(clusters.iter().flat_map(|c| c.mentions.iter().copied()));
     let mut last_end = vec![0usize; clusters.len()];
     for (k, w) in ws.iter().enumerate() {
-        if by_surname.is_empty() {
-            break;
-        }
         if !w.text.starts_with(char::is_uppercase) {
             continue;
         }
@@ -868,30 +895,17 @@ pub(crate) fn find(body: &str, ws: &[Word<'_>], blocked: &SpanSet) -> Vec<Entity
         }
         c.mentions.push(span);
     }
-    clusters
-        .into_iter()
-        .filter(|c| !c.mentions.is_empty())
-        .map(|mut c| {
-            let seen = c.best().join(" ");
-            let name = known_canonical(c.best()).map_or(seen.clone(), str::to_string);
-            if name != seen && !c.surfaces.contains(&seen) {
-                c.surfaces.push(seen);
-            }
-            c.mentions.sort_unstable();
-            c.mentions.dedup();
-            let mut aliases: Vec<String> = c.surfaces.into_iter().filter(|s| *s != name).collect();
-            aliases.dedup();
-            let role = most_common(&c.roles);
-            Entity {
-                kind: EntityKind::Person,
-                key: name.clone(),
-                name,
-                aliases,
-                role,
-                mentions: c.mentions,
-            }
-        })
-        .collect()
+}
+
+fn push_cluster(clusters: &mut Vec<Cluster>, forms: Vec<(Vec<String>, usize)>) -> &mut Cluster {
+    clusters.push(Cluster {
+        forms,
+        surfaces: Vec::new(),
+        roles: Vec::new(),
+        mentions: Vec::new(),
+    });
+    let last = clusters.len() - 1;
+    &mut clusters[last]
 }
 
 /// The role stated most often, counting a bare "Minister" towards "Foreign Minister" (a later
