@@ -390,72 +390,99 @@ fn text_volume(doc: &Html) -> (HashMap<NodeId, usize>, usize) {
 }
 
 /// Chooses the body: returns block index ranges of the selected elements, in order.
+///
+/// Steps: score the ancestors of every prose block, take the best after link density, move
+/// up to a common ancestor when the body is split into sections or wrapped, widen over
+/// sections around photos or ads, then add siblings that read like more of the article.
 fn select(doc: &Html, flat: &Flat) -> Vec<(usize, usize)> {
-    let mut scores: HashMap<NodeId, f64> = HashMap::new();
-    for b in &flat.blocks {
-        if !matches!(
-            b.kind,
-            Kind::Paragraph | Kind::Loose | Kind::Pre | Kind::Quote | Kind::Cell
-        ) {
-            continue;
-        }
-        if b.chars < 25 {
-            continue;
-        }
-        let commas = b.text.matches([',', '，', '、']).count() as f64;
-        let content = 1.0 + commas + (b.chars as f64 / 100.0).min(3.0);
-        let Some(owner) = doc.tree.get(b.owner) else {
-            continue;
-        };
-        let mut level = 0usize;
-        let start = if b.kind == Kind::Loose {
-            Some(owner)
-        } else {
-            owner.parent()
-        };
-        let mut cur = start;
-        while let Some(n) = cur {
-            if level >= 5 {
-                break;
-            }
-            let Some(el) = n.value().as_element() else {
-                break;
-            };
-            if matches!(el.name(), "html") {
-                break;
-            }
-            let entry = scores
-                .entry(n.id())
-                .or_insert_with(|| tag_weight(el.name()) + class_weight(el));
-            let divider = match level {
-                0 => 1.0,
-                1 => 2.0,
-                l => l as f64 * 3.0,
-            };
-            *entry += content / divider;
-            level += 1;
-            cur = n.parent();
-        }
-    }
-    let link_density = |id: NodeId| -> f64 {
-        flat.stats
-            .get(&id)
-            .filter(|s| s.chars > 0)
-            .map_or(0.0, |s| s.link_chars as f64 / s.chars as f64)
-    };
-    let mut ranked: Vec<(NodeId, f64)> = scores
-        .iter()
-        .map(|(&id, &s)| (id, s * (1.0 - link_density(id))))
-        .collect();
+    let scores = Scores::of(doc, flat);
+    let mut ranked: Vec<(NodeId, f64)> = scores.raw.keys().map(|&id| (id, scores.of_node(id))).collect();
     // Equal scores are ordered by node id (document order): the map's iteration
     // order is random per process, and a tie broken by it made the same page
     // parse to different bodies from one run to the next.
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let Some(&(mut top, top_score)) = ranked.first() else {
+    let Some(&(top, _)) = ranked.first() else {
         return vec![(0, flat.blocks.len())];
     };
+    let top = sectioned_ancestor(doc, &ranked).unwrap_or(top);
+    let (top, top_score) = promote_through_wrappers(doc, &scores, top);
+    let top = widen(doc, flat, top);
+    if doc.tree.get(top).is_none() {
+        return vec![(0, flat.blocks.len())];
+    }
+    let mut ranges = join_siblings(doc, flat, &scores, top, top_score);
+    if ranges.is_empty() {
+        ranges.extend(flat.stats.get(&top).map(|st| (st.first_block, st.end_block)));
+    }
+    ranges
+}
 
-    // Several strong candidates under one ancestor mean the body is split into sections.
+/// Candidate scores: each prose block adds to its first five element ancestors, less the
+/// further up they are; an element's final score discounts the share of its text in links.
+struct Scores<'a> {
+    raw: HashMap<NodeId, f64>,
+    flat: &'a Flat,
+}
+
+impl<'a> Scores<'a> {
+    fn of(doc: &Html, flat: &'a Flat) -> Self {
+        let mut raw: HashMap<NodeId, f64> = HashMap::new();
+        for b in &flat.blocks {
+            if !matches!(
+                b.kind,
+                Kind::Paragraph | Kind::Loose | Kind::Pre | Kind::Quote | Kind::Cell
+            ) || b.chars < 25
+            {
+                continue;
+            }
+            let commas = b.text.matches([',', '，', '、']).count() as f64;
+            let content = 1.0 + commas + (b.chars as f64 / 100.0).min(3.0);
+            let Some(owner) = doc.tree.get(b.owner) else {
+                continue;
+            };
+            let mut cur = if b.kind == Kind::Loose {
+                Some(owner)
+            } else {
+                owner.parent()
+            };
+            for level in 0..5usize {
+                let Some(n) = cur else { break };
+                let Some(el) = n.value().as_element().filter(|el| el.name() != "html") else {
+                    break;
+                };
+                let entry = raw
+                    .entry(n.id())
+                    .or_insert_with(|| tag_weight(el.name()) + class_weight(el));
+                let divider = match level {
+                    0 => 1.0,
+                    1 => 2.0,
+                    l => l as f64 * 3.0,
+                };
+                *entry += content / divider;
+                cur = n.parent();
+            }
+        }
+        Scores { raw, flat }
+    }
+
+    fn link_density(&self, id: NodeId) -> f64 {
+        self.flat
+            .stats
+            .get(&id)
+            .filter(|s| s.chars > 0)
+            .map_or(0.0, |s| s.link_chars as f64 / s.chars as f64)
+    }
+
+    /// The score after link density; 0 for an element no block scored.
+    fn of_node(&self, id: NodeId) -> f64 {
+        self.raw.get(&id).copied().unwrap_or(0.0) * (1.0 - self.link_density(id))
+    }
+}
+
+/// Several strong candidates (three of the next five within 75% of the best) under one
+/// ancestor mean the body is split into sections: that ancestor is the body.
+fn sectioned_ancestor(doc: &Html, ranked: &[(NodeId, f64)]) -> Option<NodeId> {
+    let &(top, top_score) = ranked.first()?;
     let alternatives: Vec<NodeId> = ranked
         .iter()
         .skip(1)
@@ -463,31 +490,33 @@ fn select(doc: &Html, flat: &Flat) -> Vec<(usize, usize)> {
         .filter(|(_, s)| *s >= top_score * 0.75)
         .map(|(id, _)| *id)
         .collect();
-    if alternatives.len() >= 3 {
-        let mut cur = doc.tree.get(top).and_then(|n| n.parent());
-        while let Some(n) = cur {
-            if matches!(
-                n.value().as_element().map(|e| e.name()),
-                Some("body" | "html") | None
-            ) {
-                break;
-            }
-            let contained = alternatives
-                .iter()
-                .filter(|a| is_ancestor(doc, n.id(), **a))
-                .count();
-            if contained >= 3 {
-                top = n.id();
-                break;
-            }
-            cur = n.parent();
-        }
+    if alternatives.len() < 3 {
+        return None;
     }
+    let mut cur = doc.tree.get(top).and_then(|n| n.parent());
+    while let Some(n) = cur {
+        if matches!(
+            n.value().as_element().map(|e| e.name()),
+            Some("body" | "html") | None
+        ) {
+            return None;
+        }
+        let contained = alternatives
+            .iter()
+            .filter(|a| is_ancestor(doc, n.id(), **a))
+            .count();
+        if contained >= 3 {
+            return Some(n.id());
+        }
+        cur = n.parent();
+    }
+    None
+}
 
-    // A candidate that holds little text while its parent holds the rest of the
-    // article gets promoted (the body split across wrapper elements).
-    let final_score = |id: NodeId| scores.get(&id).copied().unwrap_or(0.0) * (1.0 - link_density(id));
-    let mut top_final = final_score(top);
+/// A candidate that is the only element child of a parent scoring higher is promoted to
+/// that parent (the body split across wrapper elements), up to below `<body>`.
+fn promote_through_wrappers(doc: &Html, scores: &Scores<'_>, mut top: NodeId) -> (NodeId, f64) {
+    let mut top_score = scores.of_node(top);
     while let Some(parent) = doc.tree.get(top).and_then(|n| n.parent()) {
         let Some(pel) = parent.value().as_element() else {
             break;
@@ -495,26 +524,34 @@ fn select(doc: &Html, flat: &Flat) -> Vec<(usize, usize)> {
         if matches!(pel.name(), "body" | "html") {
             break;
         }
-        let ps = final_score(parent.id());
+        let ps = scores.of_node(parent.id());
         let only_child = parent.children().filter(|c| c.value().is_element()).count() == 1;
-        if ps > top_final && only_child {
+        if ps > top_score && only_child {
             top = parent.id();
-            top_final = ps;
+            top_score = ps;
         } else {
             break;
         }
     }
+    (top, top_score)
+}
 
-    top = widen(doc, flat, top);
-
-    // Siblings that read like more of the same article join it.
-    let threshold = (top_final * 0.2).max(10.0);
+/// The chosen element and the siblings that read like more of the same article: they
+/// score at least a fifth of it (more easily with the same classes), or are paragraphs
+/// of link-poor prose.
+fn join_siblings(
+    doc: &Html,
+    flat: &Flat,
+    scores: &Scores<'_>,
+    top: NodeId,
+    top_score: f64,
+) -> Vec<(usize, usize)> {
+    let threshold = (top_score * 0.2).max(10.0);
     let mut ranges = Vec::new();
     let Some(top_node) = doc.tree.get(top) else {
-        return vec![(0, flat.blocks.len())];
+        return ranges;
     };
-    let parent = top_node.parent();
-    let siblings: Vec<_> = match parent {
+    let siblings: Vec<_> = match top_node.parent() {
         Some(p)
             if p.value()
                 .as_element()
@@ -531,43 +568,40 @@ fn select(doc: &Html, flat: &Flat) -> Vec<(usize, usize)> {
         if st.first_block >= st.end_block {
             continue;
         }
-        let include = if sib.id() == top {
-            true
-        } else {
+        let include = sib.id() == top || {
             let bonus = sib.value().as_element().map_or(0.0, |e| {
                 if same_classes(e, top_node.value().as_element()) {
-                    top_final * 0.2
+                    top_score * 0.2
                 } else {
                     0.0
                 }
             });
-            let s = scores.get(&sib.id()).copied().unwrap_or(0.0) + bonus;
-            if s >= threshold {
-                true
-            } else if sib.value().as_element().is_some_and(|e| e.name() == "p") {
-                let ld = link_density(sib.id());
-                let text: String = flat.blocks[st.first_block..st.end_block]
-                    .iter()
-                    .map(|b| b.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let len = st.chars;
-                (len > 80 && ld < 0.25)
-                    || (len > 0 && len <= 80 && ld == 0.0 && text.trim_end().ends_with('.'))
-            } else {
-                false
-            }
+            let s = scores.raw.get(&sib.id()).copied().unwrap_or(0.0) + bonus;
+            s >= threshold
+                || (sib.value().as_element().is_some_and(|e| e.name() == "p")
+                    && reads_as_prose(flat, scores, sib.id(), st))
         };
         if include {
             ranges.push((st.first_block, st.end_block));
         }
     }
-    if ranges.is_empty() {
-        if let Some(st) = flat.stats.get(&top) {
-            ranges.push((st.first_block, st.end_block));
-        }
-    }
     ranges
+}
+
+/// A sibling paragraph joins on its own merits: long and link-poor, or short, link-free
+/// and ending a sentence.
+fn reads_as_prose(flat: &Flat, scores: &Scores<'_>, id: NodeId, st: &Stats) -> bool {
+    let ld = scores.link_density(id);
+    let len = st.chars;
+    if len > 80 {
+        return ld < 0.25;
+    }
+    let ends_sentence = flat.blocks[st.first_block..st.end_block]
+        .iter()
+        .rev()
+        .find(|b| !b.text.trim_end().is_empty())
+        .is_some_and(|b| b.text.trim_end().ends_with('.'));
+    len > 0 && ld == 0.0 && ends_sentence
 }
 
 /// How many ancestor levels `widen` may climb.
