@@ -141,7 +141,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
     };
     let (corpus_name, short, long) = match &real {
         Some(c) => (
-            "Reuters-21578 + BBC News (../shared/corpora); ~5 KB articles join consecutive ones".to_string(),
+            "Reuters-21578 + BBC News (../shared/corpora); long articles join consecutive ones up to 5 KB or more".to_string(),
             corpus::short(c, n_short),
             corpus::joined(c, args.long_bytes, n_long),
         ),
