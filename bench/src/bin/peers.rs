@@ -146,7 +146,9 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
             corpus::joined(c, args.long_bytes, n_long),
         ),
         None => {
-            eprintln!("no corpora at {}: synthetic articles", args.corpora.display());
+            if !args.synthetic {
+                eprintln!("no corpora at {}: synthetic articles", args.corpora.display());
+            }
             (
                 "synthetic (seeded topical generator)".to_string(),
                 corpus::synthetic(n_short, 1_100, 1),
