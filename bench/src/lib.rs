@@ -7,6 +7,8 @@
 //!   and the server it measures do not share a scheduler, and connect to them.
 //! - [`metrics`]: folds and scores shared by the evaluations and the
 //!   model fitting, so every tool splits and scores the data alike.
+//! - [`open_loop`]: fixed-rate load timed from each request's schedule.
+//! - [`peers`]: PostgreSQL and SQLite FTS5 beside sectorwire (the `peers` binary).
 //! - [`labelled`]: labelled corpora (JSON lines + label→sector map) and
 //!   seed articles, read from disk for the evaluations.
 //! - binaries: `ingest_bench` (durable streaming ingest vs one fsync per
@@ -17,5 +19,7 @@
 
 pub mod labelled;
 pub mod metrics;
+pub mod open_loop;
+pub mod peers;
 pub mod processes;
 pub mod synthetic;

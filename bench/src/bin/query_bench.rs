@@ -21,12 +21,12 @@
 //!    when each acknowledged article became visible to queries.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
+use sectorwire_bench::open_loop::open_loop;
 use sectorwire_bench::processes::{self, bench_main, ChildService};
 use sectorwire_bench::synthetic;
 use sectorwire_proto::ingest::{
@@ -116,81 +116,6 @@ async fn load(ingest: std::net::SocketAddr, n: usize) -> anyhow::Result<(Vec<Str
     Ok((ids, last))
 }
 
-/// Dispatch granularity of the open-loop generator.
-const TICK: Duration = Duration::from_millis(1);
-
-/// Sends `make(i)` at `rate` per second for `seconds`; returns the latency
-/// histogram (µs, from scheduled start) and the error count.
-async fn open_loop<F, Fut>(rate: u64, seconds: u64, make: F) -> anyhow::Result<(Histogram<u64>, u64)>
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
-{
-    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
-    let errors = Arc::new(AtomicU64::new(0));
-    let total = rate * seconds;
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let runtime = tokio::runtime::Handle::current();
-    let (h, e) = (histogram.clone(), errors.clone());
-    let pacer = std::thread::spawn(move || {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        let mut next = 0u64;
-        let mut tick_end = start;
-        while next < total {
-            tick_end += TICK;
-            if let Some(wait) = tick_end.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            // Every request scheduled up to the end of the coming tick leaves now,
-            // in one task: one cross-thread wake-up per tick, not per request.
-            let mut due = Vec::new();
-            while next < total {
-                let scheduled = start + interval.mul_f64(next as f64);
-                if scheduled > tick_end + TICK {
-                    break;
-                }
-                due.push((scheduled, make(next)));
-                next += 1;
-            }
-            let (histogram, errors) = (h.clone(), e.clone());
-            tasks.push(runtime.spawn(async move {
-                let mut set = tokio::task::JoinSet::new();
-                for (scheduled, request) in due {
-                    let (histogram, errors) = (histogram.clone(), errors.clone());
-                    set.spawn(async move {
-                        // Timed from its schedule, so a late start is charged to it;
-                        // a request that leaves early (by up to a tick) is timed from
-                        // when it left.
-                        let from = scheduled.min(Instant::now());
-                        let ok = request.await;
-                        let micros = from.elapsed().as_micros() as u64;
-                        if !ok {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        if let Ok(mut h) = histogram.lock() {
-                            let _ = h.record(micros.max(1));
-                        }
-                    });
-                }
-                while set.join_next().await.is_some() {}
-            }));
-        }
-        tasks
-    });
-    let tasks = tokio::task::spawn_blocking(move || pacer.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("pacing thread panicked"))?;
-    for t in tasks {
-        t.await?;
-    }
-    let h = histogram
-        .lock()
-        .map_err(|_| anyhow::anyhow!("histogram poisoned"))?
-        .clone();
-    Ok((h, errors.load(Ordering::Relaxed)))
-}
-
 fn pool(clients: &[Client], i: u64) -> Client {
     clients[i as usize % clients.len()].clone()
 }
@@ -260,7 +185,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut base_p99 = None;
     if base_rate > 0 {
         let c = clients.clone();
-        let (base, e) = open_loop(base_rate, args.seconds, move |i| {
+        let (base, e) = open_loop(base_rate, args.seconds as f64, move |i| {
             let mut client = pool(&c, i);
             async move { client.list_sectors(ListSectorsRequest {}).await.is_ok() }
         })
@@ -271,7 +196,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     if args.get_rate > 0 {
         let (c, ids_get) = (clients.clone(), ids.clone());
-        let (h, e) = open_loop(args.get_rate, args.seconds, move |i| {
+        let (h, e) = open_loop(args.get_rate, args.seconds as f64, move |i| {
             let mut client = pool(&c, i);
             let id = ids_get[(i as usize * 7919) % ids_get.len()].clone();
             async move {
@@ -291,7 +216,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     const SECTORS: [&str; 6] = ["energy", "trade", "defence", "education", "health", "transport"];
     if args.list_rate > 0 {
         let c = clients.clone();
-        let (h, e) = open_loop(args.list_rate, args.seconds, move |i| {
+        let (h, e) = open_loop(args.list_rate, args.seconds as f64, move |i| {
             let mut client = pool(&c, i);
             let sector = SECTORS[i as usize % SECTORS.len()].to_string();
             async move {
@@ -323,7 +248,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     ];
     if args.search_rate > 0 {
         let c = clients.clone();
-        let (h, e) = open_loop(args.search_rate, args.seconds, move |i| {
+        let (h, e) = open_loop(args.search_rate, args.seconds as f64, move |i| {
             let mut client = pool(&c, i);
             let query = QUERIES[i as usize % QUERIES.len()].to_string();
             async move {

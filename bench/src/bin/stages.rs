@@ -9,6 +9,7 @@ use clap::Parser;
 use prost::Message;
 use sectorwire_article::analyze;
 use sectorwire_article::parse::{self, ContentType, Hints};
+use sectorwire_bench::peers::corpus;
 use sectorwire_bench::synthetic;
 use sectorwire_ingest::pipeline;
 use sectorwire_ingest::store::WriteOp;
@@ -21,6 +22,10 @@ struct Args {
     articles: usize,
     #[arg(long, default_value_t = 5_000)]
     article_bytes: usize,
+    /// Real articles as published (short: ~1.1 KB on average) from these
+    /// labelled corpora, instead of synthetic ones of `--article-bytes`.
+    #[arg(long)]
+    corpora: Option<std::path::PathBuf>,
 }
 
 /// mimalloc rather than the system allocator: parsing and analysis make many
@@ -35,16 +40,35 @@ fn per_article(n: usize, start: Instant) -> f64 {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut rng = synthetic::Rng(11);
-    let requests: Vec<IngestArticleRequest> = (0..args.articles)
-        .map(|i| IngestArticleRequest {
-            content: synthetic::article(&mut rng, i, args.article_bytes).into_bytes(),
-            metadata: Some(ArticleMetadata {
-                source_id: format!("s-{i}"),
+    let requests: Vec<IngestArticleRequest> = match &args.corpora {
+        Some(path) => {
+            let corpora =
+                corpus::real(path)?.ok_or_else(|| anyhow::anyhow!("no corpora under {}", path.display()))?;
+            corpus::short(&corpora, args.articles)
+                .into_iter()
+                .map(|d| IngestArticleRequest {
+                    content: d.body.into_bytes(),
+                    metadata: Some(ArticleMetadata {
+                        source_id: d.id,
+                        title: d.title,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .collect()
+        }
+        None => (0..args.articles)
+            .map(|i| IngestArticleRequest {
+                content: synthetic::article(&mut rng, i, args.article_bytes).into_bytes(),
+                metadata: Some(ArticleMetadata {
+                    source_id: format!("s-{i}"),
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .collect();
+            })
+            .collect(),
+    };
+    let bytes_in = requests.iter().map(|r| r.content.len()).sum::<usize>() / requests.len().max(1);
     let n = requests.len();
     let hints = Hints::default();
 
@@ -90,7 +114,7 @@ fn main() -> anyhow::Result<()> {
     }
     let encode_us = per_article(n, t);
 
-    println!("{n} articles, ~{} B each", args.article_bytes);
+    println!("{n} articles, {bytes_in} B of content each on average");
     println!("{:<10} {:>10} {:>12}", "stage", "µs/article", "of prepare");
     for (name, us) in [
         ("parse", parse_us),
