@@ -76,4 +76,7 @@ impl<S: Store> Store for FaultyStore<S> {
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         self.inner.counts()
     }
+    fn backup(&self, to: &std::path::Path) -> Result<BackupInfo, StoreError> {
+        self.inner.backup(to)
+    }
 }
