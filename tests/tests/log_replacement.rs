@@ -267,3 +267,57 @@ async fn stats_and_health_tell_lag_and_silence() {
     replica.stop().await;
     ingest.stop().await;
 }
+
+/// Copies a stopped store's directory.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewound_log_written_past_the_replica_is_caught_by_its_last_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("ingest");
+    let ingest = start_ingest(&store).await;
+    let addr = ingest.addr;
+    write(addr, 0..5).await;
+    ingest.stop().await;
+    let older = dir.path().join("older");
+    copy_dir(&store, &older);
+    let ingest = start_ingest_at(&store, addr, |_| {}).await;
+    let old_ids = write(addr, 5..10).await;
+    let replica_dir = dir.path().join("query");
+    let replica = start_query(&replica_dir, addr).await;
+    caught_up(replica.addr, 10).await;
+    replica.stop().await;
+
+    // The older copy comes back (same log id) and is written past 10 while
+    // the replica is away: by head and id alone it looks like its log.
+    ingest.stop().await;
+    let restored = start_ingest_at(&older, addr, |_| {}).await;
+    let other_ids = write(addr, 300..310).await;
+    let replica = start_query(&replica_dir, addr).await;
+    let stats = eventually("the replica to stop on the rewritten log", || async {
+        let stats = query_stats(replica.addr).await;
+        (!stats.stopped_reason.is_empty()).then_some(stats)
+    })
+    .await;
+    assert!(
+        stats.stopped_reason.contains("another event at sequence 10"),
+        "{}",
+        stats.stopped_reason
+    );
+    assert_eq!(stats.applied_sequence, 10);
+    assert_eq!(served(replica.addr, &old_ids).await, old_ids);
+    assert!(served(replica.addr, &other_ids).await.is_empty());
+    replica.stop().await;
+    restored.stop().await;
+}

@@ -8,7 +8,8 @@
 //! - the same store restarted with `--accept-data-loss` after its durable
 //!   record went missing (the same articles and sequences, a new log id);
 //!
-//! with and without `--rebuild-on-new-log` in turn. Afterwards every
+//! with and without `--rebuild-on-new-log` in turn, and with the replica
+//! running through the swap or down during it. Afterwards every
 //! article the replica serves must come from the log it reports following,
 //! at that log's sequence, and that log must be complete in it: the old one
 //! when the replica stopped (which it must, with a reason), the new one when
@@ -165,6 +166,15 @@ async fn round(round: u64, tally: &mut Tally) {
     })
     .await;
 
+    // Half the rounds swap the store while the replica is down, so it first
+    // meets the new log when that has already passed its position.
+    let offline = round % 4 >= 2;
+    let replica = if offline {
+        replica.stop().await;
+        None
+    } else {
+        Some(replica)
+    };
     ingest.stop().await;
     let (what, ingest) = match kind {
         0 => (
@@ -185,6 +195,15 @@ async fn round(round: u64, tally: &mut Tally) {
     write(addr, &format!("r{round}-c"), 25).await;
     let (new_log, new_head, new_live) = read_log(addr).await;
     assert!(new_head > old_head, "round {round}: the new log is longer");
+    let replica = match replica {
+        Some(replica) => replica,
+        None => {
+            start_query_with(&dir.path().join("query"), addr, |c| {
+                c.rebuild_on_new_log = rebuild
+            })
+            .await
+        }
+    };
 
     let (expected_log, expected) = if rebuild {
         eventually("the replica to rebuild from the new log", || async {
@@ -225,7 +244,7 @@ async fn round(round: u64, tally: &mut Tally) {
         .filter(|(id, seq)| holds.get(*id) != Some(seq))
         .count();
     eprintln!(
-        "round {round} ({what}, rebuild {rebuild}): {} served, {foreign} foreign, {missing} missing",
+        "round {round} ({what}, rebuild {rebuild}, replica offline {offline}): {} served, {foreign} foreign, {missing} missing",
         holds.len()
     );
     tally.rounds += 1;
