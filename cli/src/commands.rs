@@ -127,6 +127,38 @@ pub async fn delete(g: &Global, id: &str) -> anyhow::Result<()> {
     }
 }
 
+/// `sectorwire backup NAME`: an online snapshot of the ingest store, written
+/// on the ingest host under its `--backup-root`.
+pub async fn backup(g: &Global, name: &str) -> anyhow::Result<()> {
+    use sectorwire_proto::ingest::{
+        ingest_admin_service_client::IngestAdminServiceClient, CreateBackupRequest,
+    };
+    let reply = IngestAdminServiceClient::new(channel(&g.ingest_addr).await?)
+        .create_backup(CreateBackupRequest {
+            name: name.to_string(),
+        })
+        .await
+        .context("CreateBackup")?
+        .into_inner();
+    if g.json {
+        print_json(&serde_json::json!({
+            "path": reply.path,
+            "log_id": reply.log_id,
+            "log_head": reply.log_head,
+            "articles": reply.articles,
+        }))
+    } else {
+        outln!(
+            "backup written to {} on the ingest host: log {} up to sequence {}, {} articles",
+            reply.path,
+            reply.log_id,
+            reply.log_head,
+            reply.articles
+        )?;
+        Ok(())
+    }
+}
+
 /// `sectorwire get ID`.
 pub async fn get(g: &Global, id: &str, read: ReadArgs) -> anyhow::Result<()> {
     let reply = query_client(g)
@@ -503,25 +535,41 @@ pub async fn stats(g: &Global, read: ReadArgs) -> anyhow::Result<i32> {
     } else {
         match &ingest {
             Ok(s) => outln!(
-                "ingest: {} articles, log head {}, {} bytes on disk, {} subscribers, {} writes in {} flushes",
+                "ingest: {} articles, log head {}, {} bytes on disk, {} subscribers, {} writes in {} flushes, log id {}",
                 s.articles,
                 s.log_head,
                 s.disk_bytes,
                 s.subscribers,
                 s.writes,
-                s.flushes
+                s.flushes,
+                s.log_id
             )?,
             Err(e) => outln!("ingest: unreachable ({})", render::one_line(e))?,
         }
         match &query {
-            Ok(s) => outln!(
-                "query:  {} articles, applied {}, head {}, lag {}, {}",
-                s.articles,
-                s.applied_sequence,
-                s.head_sequence,
-                s.lag,
-                if s.connected { "following" } else { "not connected" }
-            )?,
+            Ok(s) => {
+                outln!(
+                    "query:  {} articles, applied {}, head {}, lag {}, {}, ingest last heard {}, log id {}",
+                    s.articles,
+                    s.applied_sequence,
+                    s.head_sequence,
+                    s.lag,
+                    if s.connected { "following" } else { "not connected" },
+                    s.millis_since_ingest_heard
+                        .map_or_else(|| "never".to_string(), |ms| format!("{ms} ms ago")),
+                    if s.log_id.is_empty() {
+                        "(none yet)"
+                    } else {
+                        &s.log_id
+                    }
+                )?;
+                if !s.stopped_reason.is_empty() {
+                    outln!("query STOPPED applying the change log: {}", s.stopped_reason)?;
+                }
+                if !s.follow_error.is_empty() {
+                    outln!("query follow error: {}", s.follow_error)?;
+                }
+            }
             Err(e) => outln!("query:  unreachable ({})", render::one_line(e))?,
         }
         // The replica's own lag counts only what it has heard of; cut off

@@ -237,6 +237,14 @@ enum Command {
     },
     /// The sector taxonomy.
     Sectors,
+    /// Online backup of the ingest store into a new directory NAME under the
+    /// ingest service's `--backup-root`, on its host. Start an ingest service
+    /// on that directory (or a copy) to restore: the same log id and
+    /// sequences, so replicas keep following.
+    Backup {
+        /// Name of the backup directory (letters, digits, '-', '_', '.').
+        name: String,
+    },
     /// Positions and counts of both services (each one that can be reached).
     Stats {
         #[command(flatten)]
@@ -357,5 +365,6 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             .map(|()| exit::OK),
         Command::Sectors => commands::sectors(&g).await.map(|()| exit::OK),
         Command::Stats { read } => commands::stats(&g, read).await,
+        Command::Backup { name } => commands::backup(&g, &name).await.map(|()| exit::OK),
     }
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::store::{Store, StoreError, WriteOp, WriteOutcome};
+use crate::store::{BackupInfo, Store, StoreError, WriteOp, WriteOutcome};
 
 /// Most operations folded into one transaction; bounds transaction size.
 const MAX_BATCH_OPS: usize = 2048;
@@ -53,6 +53,11 @@ struct Job {
 
 enum Message {
     Write(Job),
+    /// Copy the store into a new directory between two batches.
+    Backup {
+        to: std::path::PathBuf,
+        reply: oneshot::Sender<Result<BackupInfo, CommitError>>,
+    },
     /// Finish what is queued before this, flush, and exit.
     Stop,
 }
@@ -150,6 +155,20 @@ impl Committer {
         answer.await.map_err(|_| CommitError::Closed)?
     }
 
+    /// Copies the store into the new directory `to` between two batches: a
+    /// snapshot of exactly what was acknowledged before it (writes queue
+    /// meanwhile). Refused while writes are suspended after a failure.
+    pub async fn backup(&self, to: std::path::PathBuf) -> Result<BackupInfo, CommitError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .try_send(Message::Backup { to, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => CommitError::Overloaded(self.capacity),
+                mpsc::error::TrySendError::Closed(_) => CommitError::Closed,
+            })?;
+        answer.await.map_err(|_| CommitError::Closed)?
+    }
+
     /// Asks the thread to finish the queued writes and exit; later submits
     /// fail with [`CommitError::Closed`]. Join the thread handle to wait.
     pub async fn stop(&self) {
@@ -184,9 +203,19 @@ struct Thread {
 impl Thread {
     fn run(mut self) {
         let mut stopping = false;
+        // A backup that arrived while a batch was gathered: taken right after it.
+        let mut deferred = None;
         while !stopping {
-            let first = match self.rx.blocking_recv() {
+            let next = match deferred.take() {
+                Some(message) => Some(message),
+                None => self.rx.blocking_recv(),
+            };
+            let first = match next {
                 Some(Message::Write(job)) => job,
+                Some(Message::Backup { to, reply }) => {
+                    let _ = reply.send(self.backup(&to));
+                    continue;
+                }
                 Some(Message::Stop) | None => break,
             };
             let mut jobs = vec![first];
@@ -196,6 +225,10 @@ impl Thread {
                     Ok(Message::Write(job)) => {
                         total += job.ops.len();
                         jobs.push(job);
+                    }
+                    Ok(backup @ Message::Backup { .. }) => {
+                        deferred = Some(backup);
+                        break;
                     }
                     Ok(Message::Stop) => {
                         stopping = true;
@@ -254,6 +287,18 @@ impl Thread {
         }
     }
 
+    /// Copies the store, which holds exactly what was acknowledged: every
+    /// batch before was flushed, and none runs meanwhile.
+    fn backup(&self, to: &std::path::Path) -> Result<BackupInfo, CommitError> {
+        if let WriteHealth::Suspended(reason) = &*self.health.borrow() {
+            return Err(CommitError::Recovering(reason.clone()));
+        }
+        let started = std::time::Instant::now();
+        let info = self.store.backup(to)?;
+        tracing::info!(to = %to.display(), head = info.head, articles = info.articles, took = ?started.elapsed(), "backup written");
+        Ok(info)
+    }
+
     /// Publishes the store's head and counts as durable: called only right
     /// after a good flush or a reopen, when the store holds nothing else.
     fn published(&self) {
@@ -292,6 +337,9 @@ impl Thread {
                 match self.rx.try_recv() {
                     Ok(Message::Write(job)) => {
                         let _ = job.reply.send(Err(CommitError::Recovering(reason.to_string())));
+                    }
+                    Ok(Message::Backup { reply, .. }) => {
+                        let _ = reply.send(Err(CommitError::Recovering(reason.to_string())));
                     }
                     Ok(Message::Stop) => return true,
                     Err(mpsc::error::TryRecvError::Empty) => break,

@@ -1,7 +1,9 @@
 //! `ChangeFeedService.Subscribe`: each subscriber gets its own task that reads
 //! the log tree at its own pace (backlog first, then live events), so a slow
 //! or dead subscriber never blocks writers. Writers only bump a `watch` of the
-//! log head; idle streams wait on it and send heartbeats.
+//! log head; idle streams wait on it and send heartbeats. Every message
+//! names the log (its id) and its durable head, so a follower can tell a
+//! replaced log from its own and how far behind it is.
 //!
 //! Memory is bounded: at most [`FeedConfig::max_subscribers`] streams (more
 //! are refused with RESOURCE_EXHAUSTED and a retry hint), each buffering at
@@ -148,6 +150,8 @@ async fn pump(
         // The durable head: events past it may still be rolled back by a
         // failed flush, so they are never sent.
         let known_head = *head.borrow_and_update();
+        // Read per step rather than once: a reopen re-reads it from disk.
+        let log_id = feed.store.log_id();
         if next_after < known_head {
             let events = match feed.store.log_after(next_after, feed.config.read_batch) {
                 Ok(mut events) => {
@@ -189,6 +193,8 @@ async fn pump(
                 };
                 let message = SubscribeResponse {
                     message: Some(subscribe_response::Message::Event(event)),
+                    log_id: log_id.clone(),
+                    head_sequence: known_head,
                 };
                 tokio::select! {
                     () = feed.shutdown.cancelled() => return,
@@ -209,6 +215,8 @@ async fn pump(
                     message: Some(subscribe_response::Message::Heartbeat(Heartbeat {
                         head_sequence: known_head,
                     })),
+                    log_id,
+                    head_sequence: known_head,
                 };
                 if tx.try_send(Ok(beat), next_after).is_err() {
                     return;

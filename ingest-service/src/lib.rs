@@ -15,6 +15,7 @@
 //!   subscriber's pace, woken by the committer.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod admission;
 pub mod commit;
 pub mod feed;

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use prost::Message;
 use sectorwire_proto::ingest::{
     change_feed_service_server::ChangeFeedServiceServer,
+    ingest_admin_service_server::IngestAdminServiceServer,
     ingest_articles_response,
     ingest_service_server::{IngestService, IngestServiceServer},
     DeleteArticleRequest, DeleteArticleResponse, FieldViolation, GetIngestStatsRequest, IngestArticleRequest,
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
+use crate::admin::Admin;
 use crate::admission::{self, Admission};
 use crate::commit::{CommitError, Committer, WriteHealth};
 use crate::feed::{Feed, FeedConfig};
@@ -84,6 +86,10 @@ pub struct IngestConfig {
     /// query replicas must rebuild. Without it such a store is refused.
     #[arg(long, env = "SECTORWIRE_ACCEPT_DATA_LOSS")]
     pub accept_data_loss: bool,
+    /// Directory under which `IngestAdminService.CreateBackup` writes
+    /// backups (one new subdirectory each). Without it backups are refused.
+    #[arg(long, env = "SECTORWIRE_BACKUP_ROOT")]
+    pub backup_root: Option<PathBuf>,
     /// Connections open at once; past it new ones are closed on accept
     /// (keep it under the process's file-descriptor limit).
     #[arg(
@@ -491,6 +497,7 @@ impl IngestService for Ingest {
             flushes: stats.flushes.load(Ordering::Relaxed),
             writes: stats.writes.load(Ordering::Relaxed),
             writes_sectors_not_computed: self.not_analysed.load(Ordering::Relaxed),
+            log_id: self.store.log_id(),
         }))
     }
 }
@@ -583,8 +590,10 @@ pub async fn serve_store(
         &[
             <IngestServiceServer<Ingest> as tonic::server::NamedService>::NAME,
             <ChangeFeedServiceServer<Feed> as tonic::server::NamedService>::NAME,
+            <IngestAdminServiceServer<Admin> as tonic::server::NamedService>::NAME,
         ],
     )?;
+    let admin = Admin::new(ingest.committer.clone(), config.backup_root.clone());
 
     let max = config.max_message_bytes;
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), "ingest service listening");
@@ -604,6 +613,7 @@ pub async fn serve_store(
                 .max_encoding_message_size(max),
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
+        .add_service(IngestAdminServiceServer::new(admin))
         .serve_with_incoming_shutdown(
             sectorwire_runtime::incoming(
                 listener,

@@ -1,7 +1,9 @@
 //! Fault rounds against the real `ingest-service` binary: each round acknowledges articles,
 //! damages the store (corrupted sled file, or a full filesystem), restarts, and counts
 //! acknowledged articles that are gone and starts that went ahead silently with data missing.
-//! Both must be zero. `bench/fault-rounds.sh` runs more rounds (`SECTORWIRE_FAULT_ROUNDS`);
+//! Both must be zero. Log-replacement rounds need a query replica too and live in
+//! `tests/tests/log_replacement_rounds.rs`. `bench/fault-rounds.sh` runs more rounds of both
+//! (`SECTORWIRE_FAULT_ROUNDS`);
 //! the disk-full rounds need `mount` (root) and are skipped with a message without it.
 
 use std::collections::BTreeMap;
@@ -308,7 +310,7 @@ async fn fault_rounds_lose_no_acknowledged_article_and_never_start_silently() {
         disk_full += 1;
     }
     println!(
-        "fault rounds: {corruption} corruption ({} refused at start), {disk_full} disk full, 0 log replacement (not covered yet); acknowledged lost = {}, silent starts = {}",
+        "fault rounds: {corruption} corruption ({} refused at start), {disk_full} disk full (log replacement: sectorwire-tests log_replacement_rounds); acknowledged lost = {}, silent starts = {}",
         tally.refused, tally.lost, tally.silent
     );
     assert_eq!((tally.lost, tally.silent), (0, 0));

@@ -4,7 +4,8 @@
 //! Data flows through the modules in this order:
 //!
 //! - [`follow`]: subscribes to `ChangeFeedService`, batches events, and
-//!   reconnects with backoff, resuming from the applied sequence;
+//!   reconnects with backoff, resuming from the applied sequence, and only
+//!   while [`lineage`] finds the log served to be the one the model holds;
 //! - [`model`]: applies batches to this replica's records (sled) and search
 //!   index, storing the applied sequence with both;
 //! - [`index`]: the tantivy schema, filters, ordering keys, BM25 search,
@@ -24,6 +25,7 @@ pub mod error;
 pub mod filter;
 pub mod follow;
 pub mod index;
+pub mod lineage;
 pub mod model;
 pub mod page_token;
 pub mod pair;

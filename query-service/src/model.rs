@@ -7,6 +7,15 @@
 //! positions; applying an event twice is harmless (upserts replace, deletes
 //! of missing ids are no-ops), so index and records never disagree.
 //!
+//! Log identity: the model records the id of the change log it was built
+//! from (`log_id` in `meta`, written before the first event of that log is
+//! applied) and, when that log was seen rewound below the applied sequence,
+//! that it diverged. A rebuild for a new log ([`ReadModel::rebuild`]) first
+//! records its intent (`rebuild` in `meta`, flushed), then empties the
+//! index and the records and starts over at sequence 0 under the new id; an
+//! interrupted rebuild is finished on open, so a crash never leaves old
+//! records under the new log's id.
+//!
 //! sled is not flushed per batch: the change log is the system of record, so
 //! a batch sled loses in a crash (it flushes every 500 ms, and on close) is
 //! simply applied again from the feed. A second fsync per batch would only
@@ -24,6 +33,16 @@ use tokio::sync::watch;
 use crate::index::{IndexError, SearchIndex};
 
 const META_APPLIED: &[u8] = b"applied";
+/// Id of the change log the model was built from.
+const META_LOG_ID: &[u8] = b"log_id";
+/// Id of a log seen rewound below the applied sequence: never followed again.
+const META_DIVERGED: &[u8] = b"diverged";
+/// Id of the log a rebuild started for; present only while the rebuild runs.
+const META_REBUILD: &[u8] = b"rebuild";
+/// The last event applied, without its article: on resume the follower asks
+/// for it again and compares, which tells a log rewritten after a rewind
+/// (same id, head grown past the model again) from the one it applied.
+const META_LAST_EVENT: &[u8] = b"last_event";
 
 /// Errors of the read model.
 #[derive(Debug, thiserror::Error)]
@@ -72,14 +91,94 @@ impl ReadModel {
             .unwrap_or(0);
         let resume = recorded.min(index.committed_sequence()?);
         let (applied, _) = watch::channel(resume);
-        Ok(ReadModel {
+        let model = ReadModel {
             db,
             articles,
             meta,
             index,
             writer: Mutex::new(writer),
             applied,
-        })
+        };
+        if let Some(log_id) = model.meta_text(META_REBUILD)? {
+            tracing::warn!(%log_id, "finishing a rebuild of the read model interrupted by a stop");
+            model.finish_rebuild(&log_id)?;
+        }
+        Ok(model)
+    }
+
+    fn meta_text(&self, key: &[u8]) -> Result<Option<String>, ModelError> {
+        Ok(self
+            .meta
+            .get(key)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Id of the change log this model was built from (`None` for a model
+    /// that has not followed any log yet, or was made before log ids).
+    pub fn log_id(&self) -> Result<Option<String>, ModelError> {
+        self.meta_text(META_LOG_ID)
+    }
+
+    /// Id of a log this model saw rewound below its applied sequence.
+    pub fn diverged(&self) -> Result<Option<String>, ModelError> {
+        self.meta_text(META_DIVERGED)
+    }
+
+    /// The last event applied (sequence, kind, article id, recording time;
+    /// no article), if the model recorded one.
+    pub fn last_event(&self) -> Result<Option<ChangeEvent>, ModelError> {
+        match self.meta.get(META_LAST_EVENT)? {
+            Some(bytes) => ChangeEvent::decode(bytes.as_ref())
+                .map(Some)
+                .map_err(|e| ModelError::Corrupt(format!("last applied event: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `log_id` as the log this model follows, durably, before any
+    /// of its events are applied.
+    pub fn adopt_log(&self, log_id: &str) -> Result<(), ModelError> {
+        self.meta.insert(META_LOG_ID, log_id.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Records, durably, that `log_id` went back below what this model
+    /// applied: its later events need not continue what the model holds.
+    pub fn mark_diverged(&self, log_id: &str) -> Result<(), ModelError> {
+        self.meta.insert(META_DIVERGED, log_id.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Empties the model and starts it over at sequence 0 of log `log_id`.
+    /// The intent is flushed first, so a stop in the middle is finished on
+    /// the next open instead of leaving old records under the new id.
+    pub fn rebuild(&self, log_id: &str) -> Result<(), ModelError> {
+        self.meta.insert(META_REBUILD, log_id.as_bytes())?;
+        self.db.flush()?;
+        self.finish_rebuild(log_id)
+    }
+
+    fn finish_rebuild(&self, log_id: &str) -> Result<(), ModelError> {
+        {
+            let mut writer = self.writer.lock().map_err(|_| ModelError::WriterPoisoned)?;
+            writer
+                .delete_all_documents()
+                .map_err(|e| ModelError::Index(e.into()))?;
+            self.index.commit(&mut writer, 0)?;
+        }
+        self.articles.clear()?;
+        let mut batch = sled::Batch::default();
+        batch.insert(META_APPLIED, &0u64.to_be_bytes());
+        batch.insert(META_LOG_ID, log_id.as_bytes());
+        batch.remove(META_DIVERGED);
+        batch.remove(META_REBUILD);
+        batch.remove(META_LAST_EVENT);
+        self.meta.apply_batch(batch)?;
+        self.db.flush()?;
+        self.applied.send_replace(0);
+        Ok(())
     }
 
     /// Last sequence applied to both records and index.
@@ -121,9 +220,18 @@ impl ReadModel {
     pub fn apply(&self, events: &[ChangeEvent]) -> Result<u64, ModelError> {
         let from = self.applied();
         let fresh: Vec<&ChangeEvent> = events.iter().filter(|e| e.sequence > from).collect();
-        let Some(last) = fresh.last().map(|e| e.sequence) else {
+        let Some(last_event) = fresh.last() else {
             return Ok(from);
         };
+        let last = last_event.sequence;
+        let fingerprint = ChangeEvent {
+            sequence: last_event.sequence,
+            kind: last_event.kind,
+            article_id: last_event.article_id.clone(),
+            recorded_at: last_event.recorded_at,
+            ..ChangeEvent::default()
+        }
+        .encode_to_vec();
         {
             let mut writer = self.writer.lock().map_err(|_| ModelError::WriterPoisoned)?;
             for event in &fresh {
@@ -150,6 +258,7 @@ impl ReadModel {
                 }
             }
             meta.insert(META_APPLIED, &last.to_be_bytes())?;
+            meta.insert(META_LAST_EVENT, fingerprint.as_slice())?;
             Ok::<_, ConflictableTransactionError<()>>(())
         });
         match result {

@@ -128,6 +128,11 @@ impl Reader {
         self.model.applied()
     }
 
+    /// Id of the change log the model was built from.
+    pub fn log_id(&self) -> Result<Option<String>, crate::model::ModelError> {
+        self.model.log_id()
+    }
+
     /// Articles in the model.
     pub fn len(&self) -> u64 {
         self.model.len()
@@ -390,8 +395,19 @@ impl Reader {
         shutdown: CancellationToken,
     ) {
         let mut applied = self.model.subscribe_applied();
+        let mut seen = 0;
         loop {
-            applied.borrow_and_update();
+            let now = *applied.borrow_and_update();
+            if now < seen {
+                // The model was rebuilt from a new change log: positions of
+                // the old one mean nothing there.
+                tx.fail(tonic::Status::aborted(format!(
+                    "this replica was rebuilt from a new change log (applied went from {seen} to {now}); \
+                     watch again without after_sequence"
+                )));
+                return;
+            }
+            seen = now;
             let model = self.model.clone();
             let step_filter = filter.clone();
             let step = self

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::error::QueryError;
-use crate::follow::{self, FollowState};
+use crate::follow::{self, FollowOptions, FollowState};
 use crate::model::{ModelError, ReadModel};
 use crate::reader::{Reader, ReaderLimits};
 use crate::requests;
@@ -110,6 +110,14 @@ pub struct QueryConfig {
     /// ends early, with a token, before the record that would pass it.
     #[arg(long, env = "SECTORWIRE_QUERY_PAGE_BYTES", default_value_t = DEFAULT_PAGE_BYTES)]
     pub page_bytes: usize,
+    /// When the ingest service serves another change log than the one this
+    /// replica was built from (its store was replaced, or restarted with
+    /// `--accept-data-loss`), or its log was rewound below what the replica
+    /// applied: empty the read model and rebuild it from the new log. Without
+    /// it the replica stops applying, keeps answering from what it holds,
+    /// and reports NOT_SERVING with the reason in `GetQueryStats`.
+    #[arg(long, env = "SECTORWIRE_REBUILD_ON_NEW_LOG")]
+    pub rebuild_on_new_log: bool,
 }
 
 impl QueryConfig {
@@ -329,37 +337,93 @@ impl QueryService for Query {
 
     async fn get_query_stats(&self, _request: Request<GetQueryStatsRequest>) -> Answer<QueryStats> {
         let applied = self.reader.applied();
-        let head = self.follow.head.load(Ordering::Relaxed).max(applied);
+        let head = self.follow.head.load(Ordering::Relaxed);
+        let log_id = self
+            .reader
+            .log_id()
+            .map_err(|e| sectorwire_proto::status::internal("reading the read model", &e))?;
         Ok(Response::new(QueryStats {
             applied_sequence: applied,
             head_sequence: head,
-            lag: head - applied,
+            lag: head.saturating_sub(applied),
             articles: self.reader.len(),
             connected: self.follow.connected.load(Ordering::Relaxed),
+            log_id: log_id.unwrap_or_default(),
+            ingest_log_id: self.follow.ingest_log_id(),
+            millis_since_ingest_heard: self
+                .follow
+                .since_heard()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            stopped_reason: self.follow.stopped_reason().unwrap_or_default(),
+            follow_error: self.follow.follow_error().unwrap_or_default(),
         }))
     }
 }
 
+/// Health name under which `grpc.health.v1` reports the change-feed follower
+/// itself (not a gRPC service): SERVING while it is connected, hears from
+/// ingest within the silence limit and applies without errors.
+pub const FOLLOWER_HEALTH: &str = "sectorwire.query.v1.ChangeFeedFollower";
+
+/// How often health is re-derived even without a change notice (the time
+/// since ingest was last heard from grows by itself).
+const HEALTH_TICK: Duration = Duration::from_millis(500);
+
 /// Readiness over `grpc.health.v1`: the replica answers NOT_SERVING (for its
 /// service name and for the server as a whole, `""`) until it has caught up
 /// with the log once after start, so a load balancer or orchestrator sends
-/// no reads to a replica still replaying history; then SERVING for good.
-/// Liveness is the port answering at all (see README "Health").
-async fn report_readiness(
+/// no reads to a replica still replaying history; then SERVING, unless the
+/// follower stopped on a log that does not continue the model (replaced or
+/// rewound) or is replaying a new log after a rebuild. A replica that only
+/// fell behind or lost its link keeps SERVING (its reads are still right,
+/// as of `applied_sequence`) and shows it under [`FOLLOWER_HEALTH`] and in
+/// `GetQueryStats`. Liveness is the port answering at all (see README
+/// "Health").
+async fn report_health(
     health: tonic_health::server::HealthReporter,
-    ready: CancellationToken,
+    state: Arc<FollowState>,
     shutdown: CancellationToken,
 ) {
     use tonic_health::ServingStatus;
+    let status = |up: bool| {
+        if up {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        }
+    };
     health.set_not_serving::<QueryServiceServer<Query>>().await;
     health.set_service_status("", ServingStatus::NotServing).await;
+    health
+        .set_service_status(FOLLOWER_HEALTH, ServingStatus::NotServing)
+        .await;
     tokio::spawn(async move {
-        tokio::select! {
-            () = ready.cancelled() => {
-                health.set_serving::<QueryServiceServer<Query>>().await;
-                health.set_service_status("", ServingStatus::Serving).await;
+        let (mut serving, mut following) = (false, false);
+        loop {
+            let changed = state.changed.notified();
+            let now = (state.serving(), state.following());
+            if now.0 != serving {
+                serving = now.0;
+                health
+                    .set_service_status(
+                        <QueryServiceServer<Query> as tonic::server::NamedService>::NAME,
+                        status(serving),
+                    )
+                    .await;
+                health.set_service_status("", status(serving)).await;
             }
-            () = shutdown.cancelled() => {}
+            if now.1 != following {
+                following = now.1;
+                health
+                    .set_service_status(FOLLOWER_HEALTH, status(following))
+                    .await;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = state.ready.cancelled(), if !state.ready.is_cancelled() => {}
+                () = changed => {}
+                () = tokio::time::sleep(HEALTH_TICK) => {}
+            }
         }
     });
 }
@@ -384,6 +448,9 @@ pub async fn serve(
         model.clone(),
         config.ingest_addr.clone(),
         state.clone(),
+        FollowOptions {
+            rebuild_on_new_log: config.rebuild_on_new_log,
+        },
         shutdown.child_token(),
     ));
     let query = Query {
@@ -400,7 +467,7 @@ pub async fn serve(
         config: Arc::new(config.clone()),
     };
     let (health, health_service) = tonic_health::server::health_reporter();
-    report_readiness(health, state.ready.clone(), shutdown.clone()).await;
+    report_health(health, state.clone(), shutdown.clone()).await;
     let (reflection, reflection_v1alpha) = sectorwire_runtime::reflection(
         sectorwire_proto::FILE_DESCRIPTOR_SET,
         &[<QueryServiceServer<Query> as tonic::server::NamedService>::NAME],

@@ -55,6 +55,70 @@ pub async fn start_ingest_with(
     Running { addr, shutdown, task }
 }
 
+/// Starts the ingest service over `dir` on `addr`, the address of one that
+/// was just stopped (so a replica following that address now reaches this
+/// one). Retries the bind briefly while the old socket is released.
+pub async fn start_ingest_at(
+    dir: &Path,
+    addr: SocketAddr,
+    tune: impl FnOnce(&mut IngestConfig),
+) -> Running<sectorwire_ingest::ServeError> {
+    let mut attempts = 0;
+    let listener = loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => break listener,
+            Err(e) => {
+                attempts += 1;
+                assert!(attempts < 100, "rebinding {addr}: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let mut config = IngestConfig::new(addr, dir.to_path_buf());
+    tune(&mut config);
+    let task = tokio::spawn(sectorwire_ingest::serve(config, listener, shutdown.clone()));
+    Running { addr, shutdown, task }
+}
+
+/// Polls `probe` every 50 ms until it returns `Some`, failing the test with
+/// `what` after 60 s (a bound on a hang, not a timing assertion).
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `grpc.health.v1` status of `service` at `addr`.
+pub async fn health_status(
+    addr: SocketAddr,
+    service: &str,
+) -> tonic_health::pb::health_check_response::ServingStatus {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let reply = HealthClient::new(channel(addr).await)
+        .check(HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await
+        .expect("health check")
+        .into_inner();
+    ServingStatus::try_from(reply.status).expect("known status")
+}
+
 /// Starts a query replica on an ephemeral port over `dir`, following `ingest`.
 pub async fn start_query(dir: &Path, ingest: SocketAddr) -> Running<sectorwire_query::ServeError> {
     start_query_with(dir, ingest, |_| {}).await

@@ -92,6 +92,7 @@ async fn health_and_reflection() {
 
     let ingest_services = expected(&[
         "sectorwire.ingest.v1.ChangeFeedService",
+        "sectorwire.ingest.v1.IngestAdminService",
         "sectorwire.ingest.v1.IngestService",
     ]);
     let query_services = expected(&["sectorwire.query.v1.QueryService"]);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sectorwire_proto::article::{Article, ChangeEvent};
 
-use super::{Store, StoreCounts, StoreError, WriteOp, WriteOutcome};
+use super::{BackupInfo, Store, StoreCounts, StoreError, WriteOp, WriteOutcome};
 
 /// Which operations fail next. Counters are decremented as faults fire.
 #[derive(Debug, Default)]
@@ -75,5 +75,8 @@ impl<S: Store> Store for FaultyStore<S> {
     }
     fn counts(&self) -> Result<StoreCounts, StoreError> {
         self.inner.counts()
+    }
+    fn backup(&self, to: &std::path::Path) -> Result<BackupInfo, StoreError> {
+        self.inner.backup(to)
     }
 }

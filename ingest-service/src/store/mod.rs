@@ -68,7 +68,8 @@ impl WriteOutcome {
     }
 }
 
-/// Storage failures. None of them is the caller's fault.
+/// Storage failures. None of them is the caller's fault (except a backup
+/// target that is already in use, [`StoreError::BackupTarget`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The underlying database failed.
@@ -93,6 +94,9 @@ pub enum StoreError {
         /// Supported.
         expected: String,
     },
+    /// A backup's target directory cannot take it.
+    #[error("backup target {0}")]
+    BackupTarget(String),
     /// The store is closed while it reopens after a failed write.
     #[error("store is closed while it recovers from a failed write")]
     Closed,
@@ -149,4 +153,20 @@ pub trait Store: Send + Sync + 'static {
     fn log_id(&self) -> String;
     /// Counters.
     fn counts(&self) -> Result<StoreCounts, StoreError>;
+    /// Copies the store, as it is now, into a new store in `to` (which must
+    /// not exist or be empty): the same trees, log id, head and count, with
+    /// its own durable mark, so opening it gives the identical log. Only the
+    /// committer calls it, between batches, so nothing changes meanwhile.
+    fn backup(&self, to: &std::path::Path) -> Result<BackupInfo, StoreError>;
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupInfo {
+    /// The log id (hex), the same as the store's.
+    pub log_id: String,
+    /// The log head copied.
+    pub head: u64,
+    /// Live articles copied.
+    pub articles: u64,
 }

@@ -16,7 +16,7 @@ use sectorwire_proto::article::{Article, ChangeEvent, ChangeKind};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use super::durable::{log_id_hex, new_log_id, DurableMark, MarkFile};
-use super::{Store, StoreCounts, StoreError, WriteOp, WriteOutcome};
+use super::{BackupInfo, Store, StoreCounts, StoreError, WriteOp, WriteOutcome};
 
 /// Bumped when the on-disk layout changes incompatibly.
 pub const SCHEMA_VERSION: &str = "sectorwire-ingest/1";
@@ -256,6 +256,24 @@ impl Trees {
     }
 }
 
+/// Copies every entry of `from` into `to`, a batch at a time.
+fn copy_tree(from: &sled::Tree, to: &sled::Tree) -> Result<(), StoreError> {
+    const BATCH: usize = 1024;
+    let mut batch = sled::Batch::default();
+    let mut pending = 0;
+    for entry in from.iter() {
+        let (key, value) = entry?;
+        batch.insert(key, value);
+        pending += 1;
+        if pending == BATCH {
+            to.apply_batch(std::mem::take(&mut batch))?;
+            pending = 0;
+        }
+    }
+    to.apply_batch(batch)?;
+    Ok(())
+}
+
 fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -431,6 +449,52 @@ impl Store for SledStore {
 
     fn head(&self) -> u64 {
         self.head.load(Ordering::SeqCst)
+    }
+
+    fn backup(&self, to: &Path) -> Result<BackupInfo, StoreError> {
+        let in_use = match std::fs::read_dir(to) {
+            Ok(mut entries) => entries.next().is_some(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(StoreError::BackupTarget(format!("{}: {e}", to.display()))),
+        };
+        if in_use {
+            return Err(StoreError::BackupTarget(format!(
+                "{} is not empty; a backup goes into a new directory",
+                to.display()
+            )));
+        }
+        let from = self.trees()?;
+        let copy = Trees::open_sled(to)?;
+        for (source, target) in [
+            (&from.articles, &copy.articles),
+            (&from.keys, &copy.keys),
+            (&from.log, &copy.log),
+            (&from.meta, &copy.meta),
+        ] {
+            copy_tree(source, target)?;
+        }
+        // Its own proof of work, not the source's.
+        copy.meta.remove(META_PROBE)?;
+        copy.db.flush()?;
+        let log_id = *self
+            .log_id
+            .read()
+            .map_err(|_| StoreError::Backend("log id lock poisoned".into()))?;
+        let head = read_u64(copy.meta.get(META_HEAD)?.as_deref(), "meta head")?;
+        let articles = read_u64(copy.meta.get(META_COUNT)?.as_deref(), "meta count")?;
+        MarkFile::create(
+            to,
+            &DurableMark {
+                log_id,
+                head,
+                count: articles,
+            },
+        )?;
+        Ok(BackupInfo {
+            log_id: log_id_hex(&log_id),
+            head,
+            articles,
+        })
     }
 
     fn counts(&self) -> Result<StoreCounts, StoreError> {
