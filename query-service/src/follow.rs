@@ -12,6 +12,7 @@ use sectorwire_proto::ingest::{
     change_feed_service_client::ChangeFeedServiceClient, ingest_service_client::IngestServiceClient,
     subscribe_response, GetIngestStatsRequest, SubscribeRequest,
 };
+use sectorwire_runtime::client::ClientSecurity;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::ReadModel;
@@ -59,10 +60,12 @@ impl FollowState {
     }
 }
 
-/// Runs until `shutdown` fires.
+/// Runs until `shutdown` fires; `link` says how to reach `ingest_addr`
+/// (TLS, token).
 pub async fn run(
     model: Arc<ReadModel>,
     ingest_addr: String,
+    link: ClientSecurity,
     state: Arc<FollowState>,
     shutdown: CancellationToken,
 ) {
@@ -73,7 +76,7 @@ pub async fn run(
         }
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = follow_once(&model, &ingest_addr, &state, &mut backoff) => r,
+            r = follow_once(&model, &ingest_addr, &link, &state, &mut backoff) => r,
         };
         state.connected.store(false, Ordering::Relaxed);
         if let Err(error) = result {
@@ -90,15 +93,17 @@ pub async fn run(
 async fn follow_once(
     model: &Arc<ReadModel>,
     addr: &str,
+    link: &ClientSecurity,
     state: &FollowState,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
-    let uri = sectorwire_runtime::endpoint_uri(addr);
-    let channel = tonic::transport::Endpoint::from_shared(uri)?
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
+    let channel = link.authorize(
+        link.endpoint(addr)?
+            .connect_timeout(Duration::from_secs(3))
+            .tcp_nodelay(true)
+            .connect()
+            .await?,
+    );
     if state.ready_at.get().is_none() {
         let head = IngestServiceClient::new(channel.clone())
             .get_ingest_stats(GetIngestStatsRequest {})
