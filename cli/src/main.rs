@@ -24,6 +24,7 @@ macro_rules! outln {
 
 mod chart;
 mod commands;
+mod devcerts;
 mod ingest;
 mod render;
 mod report;
@@ -283,6 +284,14 @@ enum Command {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Make a development CA, server and client certificates and tokens in DIR (see README "Securing it").
+    DevCerts {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        /// Another name or address the server certificate must carry (repeatable).
+        #[arg(long = "san")]
+        names: Vec<String>,
+    },
 }
 
 /// mimalloc rather than the system allocator: parsing and analysis make many
@@ -398,5 +407,6 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             .map(|()| exit::OK),
         Command::Sectors => commands::sectors(&g).await.map(|()| exit::OK),
         Command::Stats { read } => commands::stats(&g, read).await,
+        Command::DevCerts { dir, names } => devcerts::run(&dir, &names).map(|()| exit::OK),
     }
 }

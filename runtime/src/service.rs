@@ -108,15 +108,12 @@ where
     }) = cli.command
     {
         let checked = checked.unwrap_or_else(|| local_address(addr));
-        // A certificate alone (the service's own, from its environment)
-        // does not turn TLS on: only the CA does.
-        let files = match tls_ca {
-            Some(ca) => ClientTlsFiles {
-                ca: Some(ca),
-                cert: tls_cert,
-                key: tls_key,
-            },
-            None => ClientTlsFiles::default(),
+        // The CA turns TLS on (clap refuses a certificate without it: a
+        // plaintext check of a TLS service could only fail).
+        let files = ClientTlsFiles {
+            ca: tls_ca,
+            cert: tls_cert,
+            key: tls_key,
         };
         let security = ClientSecurity::load(&files, None, None).map_err(HealthError::from)?;
         check_health_with(&checked, spec.health_service, &security).await?;
