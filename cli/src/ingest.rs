@@ -453,6 +453,28 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
     }
     .await;
     progress.finish_and_clear();
+    // A stream that ends without answering everything sent (a connection
+    // closed cleanly, e.g. by a TLS alert) must not read as success: the
+    // unanswered items failed.
+    let unanswered: Vec<String> = pending
+        .lock()
+        .map(|mut p| p.drain(..).collect())
+        .unwrap_or_default();
+    if stream_result.is_ok() && !unanswered.is_empty() {
+        if let Ok(mut s) = summary.lock() {
+            s.failed += unanswered.len() as u64;
+        }
+        for label in &unanswered {
+            report_error(
+                &progress,
+                g.json,
+                label,
+                None,
+                "no answer: the stream ended first",
+                &[],
+            )?;
+        }
+    }
     if stream_result.is_ok() {
         // The request stream ended, so the dispatcher has returned and the
         // reader has nothing left to send.
