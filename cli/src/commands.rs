@@ -15,7 +15,7 @@ use sectorwire_proto::query::{
     GetArticleRequest, GetCountryPairRequest, GetQueryStatsRequest, ListArticlesRequest, ListSectorsRequest,
     SearchArticlesRequest, SectorTimelineRequest, TimeBucket,
 };
-use tonic::transport::Channel;
+use sectorwire_runtime::client::AuthChannel;
 
 use crate::{chart, exit, render};
 use crate::{ChartArgs, FilterArgs, Global, ListFilter, ReadArgs};
@@ -24,22 +24,26 @@ use crate::{ChartArgs, FilterArgs, Global, ListFilter, ReadArgs};
 /// script quickly, not hang it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn channel(addr: &str) -> anyhow::Result<Channel> {
-    let uri = sectorwire_runtime::endpoint_uri(addr);
-    tonic::transport::Endpoint::from_shared(uri.clone())
-        .with_context(|| format!("invalid address {addr:?}"))?
+/// A channel to `addr` with the TLS files and token of the command line.
+pub async fn channel(g: &Global, addr: &str) -> anyhow::Result<AuthChannel> {
+    let security = g.security()?;
+    let uri = security.uri(addr);
+    let endpoint = security.endpoint(addr)?;
+    let channel = endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         .connect()
         .await
-        .with_context(|| format!("cannot reach {uri}; is `sectorwire up` running?"))
+        .with_context(|| format!("cannot reach {uri}; is `sectorwire up` running?"))?;
+    Ok(security.authorize(channel))
 }
 
-pub async fn ingest_client(g: &Global) -> anyhow::Result<IngestServiceClient<Channel>> {
-    Ok(IngestServiceClient::new(channel(&g.ingest_addr).await?).max_encoding_message_size(32 * 1024 * 1024))
+pub async fn ingest_client(g: &Global) -> anyhow::Result<IngestServiceClient<AuthChannel>> {
+    Ok(IngestServiceClient::new(channel(g, &g.ingest_addr).await?)
+        .max_encoding_message_size(32 * 1024 * 1024))
 }
 
-pub async fn query_client(g: &Global) -> anyhow::Result<QueryServiceClient<Channel>> {
-    Ok(QueryServiceClient::new(channel(&g.query_addr).await?).max_decoding_message_size(64 * 1024 * 1024))
+pub async fn query_client(g: &Global) -> anyhow::Result<QueryServiceClient<AuthChannel>> {
+    Ok(QueryServiceClient::new(channel(g, &g.query_addr).await?).max_decoding_message_size(64 * 1024 * 1024))
 }
 
 fn consistency(read: ReadArgs) -> Option<Consistency> {
@@ -133,7 +137,7 @@ pub async fn backup(g: &Global, name: &str) -> anyhow::Result<()> {
     use sectorwire_proto::ingest::{
         ingest_admin_service_client::IngestAdminServiceClient, CreateBackupRequest,
     };
-    let reply = IngestAdminServiceClient::new(channel(&g.ingest_addr).await?)
+    let reply = IngestAdminServiceClient::new(channel(g, &g.ingest_addr).await?)
         .create_backup(CreateBackupRequest {
             name: name.to_string(),
         })
@@ -272,7 +276,7 @@ pub async fn search(
 /// name as written (`The Daily Star`, `Pakistan`), and sectors take their
 /// taxonomy labels.
 async fn display_names(
-    client: &mut QueryServiceClient<Channel>,
+    client: &mut QueryServiceClient<AuthChannel>,
     facet: &str,
     values: &[String],
     base: &ArticleFilter,

@@ -361,6 +361,9 @@ fn report_error(
 }
 
 /// Runs `sectorwire ingest`; returns the exit status.
+/// Why an item has no result: the stream ended before it was sent or answered.
+const NOT_SENT: &str = "no answer: the ingest stream ended first";
+
 pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let mut client = ingest_client(g).await?;
@@ -377,8 +380,16 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
         let (summary, pending, progress, as_json) =
             (summary.clone(), pending.clone(), progress.clone(), g.json);
         async move {
+            // Set once the request stream is gone: later items are never sent.
+            let mut closed = false;
             while let Some(item) = item_rx.recv().await {
                 match item.request {
+                    Ok(_) if closed => {
+                        if let Ok(mut s) = summary.lock() {
+                            s.failed += 1;
+                        }
+                        report_error(&progress, as_json, &item.label, None, NOT_SENT, &[])?;
+                    }
                     Ok(request) => {
                         if let Ok(mut s) = summary.lock() {
                             s.bytes += request.content.len() as u64;
@@ -386,9 +397,8 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
                         if let Ok(mut p) = pending.lock() {
                             p.push_back(item.label);
                         }
-                        if request_tx.send(request).await.is_err() {
-                            return Ok(());
-                        }
+                        // A failed send leaves its label pending: counted below.
+                        closed = request_tx.send(request).await.is_err();
                     }
                     Err(message) => {
                         if let Ok(mut s) = summary.lock() {
@@ -460,6 +470,18 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
         let _ = reader.join();
+        // A stream that ends without answering everything sent (a connection
+        // closed cleanly, e.g. after a TLS alert) must not read as success.
+        let unanswered: Vec<String> = pending
+            .lock()
+            .map(|mut p| p.drain(..).collect())
+            .unwrap_or_default();
+        if let Ok(mut s) = summary.lock() {
+            s.failed += unanswered.len() as u64;
+        }
+        for label in &unanswered {
+            report_error(&progress, g.json, label, None, NOT_SENT, &[])?;
+        }
     } else {
         // The reader may be blocked on stdin; exiting ends it.
         dispatcher.abort();

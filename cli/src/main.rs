@@ -24,6 +24,7 @@ macro_rules! outln {
 
 mod chart;
 mod commands;
+mod devcerts;
 mod ingest;
 mod render;
 mod report;
@@ -32,6 +33,9 @@ mod up;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use sectorwire_runtime::auth::Secret;
+use sectorwire_runtime::client::{ClientError, ClientSecurity};
+use sectorwire_runtime::tls::ClientTlsFiles;
 
 /// Exit statuses, stable for scripts.
 pub mod exit {
@@ -49,7 +53,7 @@ pub mod exit {
 const AFTER_HELP: &str = "\
 Exit status: 0 when everything succeeded, 1 when the command failed, 2 for a usage error,
 3 when some items failed (ingest) or one service could not be reached (stats).
-Global options (--ingest-addr, --query-addr, --json) go before or after the subcommand.";
+Global options (--ingest-addr, --query-addr, --json, --tls-*, --token-file) go before or after the subcommand.";
 
 #[derive(Parser)]
 #[command(
@@ -94,6 +98,44 @@ pub struct Global {
     /// Machine-readable output: proto3 JSON, one object per line.
     #[arg(long, global = true, display_order = 100)]
     pub json: bool,
+    /// CA certificate (PEM) to verify the services against: turns TLS on.
+    #[arg(long, env = "SECTORWIRE_TLS_CA", global = true, display_order = 101)]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM), for services that require mutual TLS.
+    #[arg(long, env = "SECTORWIRE_CLIENT_TLS_CERT", global = true, display_order = 101)]
+    pub tls_cert: Option<PathBuf>,
+    /// Key of --tls-cert (PEM).
+    #[arg(long, env = "SECTORWIRE_CLIENT_TLS_KEY", global = true, display_order = 101)]
+    pub tls_key: Option<PathBuf>,
+    /// File holding the bearer token to send (a write token to ingest or
+    /// delete, a read token for the rest).
+    #[arg(long, env = "SECTORWIRE_TOKEN_FILE", global = true, display_order = 101)]
+    pub token_file: Option<PathBuf>,
+    /// The token itself (prefer SECTORWIRE_TOKEN or the file: the command
+    /// line is visible to other users).
+    #[arg(
+        long,
+        env = "SECTORWIRE_TOKEN",
+        hide_env_values = true,
+        hide = true,
+        global = true
+    )]
+    pub token: Option<Secret>,
+}
+
+impl Global {
+    /// The TLS files and token, loaded and checked.
+    pub fn security(&self) -> Result<ClientSecurity, ClientError> {
+        ClientSecurity::load(
+            &ClientTlsFiles {
+                ca: self.tls_ca.clone(),
+                cert: self.tls_cert.clone(),
+                key: self.tls_key.clone(),
+            },
+            self.token_file.as_deref(),
+            self.token.as_ref().map(|t| (t, "SECTORWIRE_TOKEN")),
+        )
+    }
 }
 
 /// Filters shared by the read commands.
@@ -250,6 +292,14 @@ enum Command {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Make a development CA, server and client certificates and tokens in DIR (see README "Securing it").
+    DevCerts {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        /// Another name or address the server certificate must carry (repeatable).
+        #[arg(long = "san")]
+        names: Vec<String>,
+    },
 }
 
 /// mimalloc rather than the system allocator: parsing and analysis make many
@@ -366,5 +416,6 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Sectors => commands::sectors(&g).await.map(|()| exit::OK),
         Command::Stats { read } => commands::stats(&g, read).await,
         Command::Backup { name } => commands::backup(&g, &name).await.map(|()| exit::OK),
+        Command::DevCerts { dir, names } => devcerts::run(&dir, &names).map(|()| exit::OK),
     }
 }

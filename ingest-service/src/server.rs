@@ -19,6 +19,7 @@ use sectorwire_proto::ingest::{
     DeleteArticleRequest, DeleteArticleResponse, FieldViolation, GetIngestStatsRequest, IngestArticleRequest,
     IngestArticleResponse, IngestArticlesResponse, IngestOutcome, IngestStats, ItemError,
 };
+use sectorwire_runtime::server::{PortFlags, SecurityError, ServerArgs};
 use tokio::net::TcpListener;
 use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
@@ -67,9 +68,6 @@ pub struct IngestConfig {
     /// Pending write batches before new writes are shed with RESOURCE_EXHAUSTED.
     #[arg(long, env = "SECTORWIRE_INGEST_QUEUE", default_value_t = 4096)]
     pub queue_capacity: usize,
-    /// Concurrent requests per connection before shedding.
-    #[arg(long, env = "SECTORWIRE_INGEST_CONCURRENCY", default_value_t = 512)]
-    pub max_concurrent_requests: usize,
     /// Largest accepted request message, in bytes (an article's content is
     /// at most 16 MiB; the rest is room for its metadata).
     #[arg(long, env = "SECTORWIRE_INGEST_MAX_MESSAGE", default_value_t = DEFAULT_MAX_MESSAGE)]
@@ -90,29 +88,6 @@ pub struct IngestConfig {
     /// backups (one new subdirectory each). Without it backups are refused.
     #[arg(long, env = "SECTORWIRE_BACKUP_ROOT")]
     pub backup_root: Option<PathBuf>,
-    /// Connections open at once; past it new ones are closed on accept
-    /// (keep it under the process's file-descriptor limit).
-    #[arg(
-        long = "ingest-max-connections",
-        env = "SECTORWIRE_INGEST_MAX_CONNECTIONS",
-        default_value_t = 1024
-    )]
-    pub max_connections: usize,
-    /// Time a new connection has to send the HTTP/2 preface, in ms.
-    #[arg(
-        long = "ingest-handshake-timeout-ms",
-        env = "SECTORWIRE_INGEST_HANDSHAKE_TIMEOUT_MS",
-        default_value_t = 10_000
-    )]
-    pub handshake_timeout_ms: u64,
-    /// Age after which a connection is asked to go away (GOAWAY) once its
-    /// streams end, in seconds: idle connections last at most this long.
-    #[arg(
-        long = "ingest-max-connection-age-secs",
-        env = "SECTORWIRE_INGEST_MAX_CONNECTION_AGE_SECS",
-        default_value_t = 300
-    )]
-    pub max_connection_age_secs: u64,
     /// Change-feed bytes buffered per subscriber.
     #[arg(long, env = "SECTORWIRE_FEED_BUFFER_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub feed_buffer_bytes: usize,
@@ -124,7 +99,36 @@ pub struct IngestConfig {
     /// disconnected (it then resumes by sequence), in milliseconds.
     #[arg(long, env = "SECTORWIRE_FEED_SLOW_TIMEOUT_MS", default_value_t = 30_000)]
     pub feed_slow_timeout_ms: u64,
+    /// Connection limits, TLS and tokens.
+    #[command(flatten)]
+    pub server: ServerArgs<IngestPort>,
 }
+
+/// The ingest service's names for the shared connection flags.
+#[derive(Debug, Clone)]
+pub struct IngestPort;
+
+impl PortFlags for IngestPort {
+    const MAX_CONNECTIONS: &'static str = "ingest-max-connections";
+    const MAX_CONNECTIONS_ENV: &'static str = "SECTORWIRE_INGEST_MAX_CONNECTIONS";
+    const HANDSHAKE_TIMEOUT: &'static str = "ingest-handshake-timeout-ms";
+    const HANDSHAKE_TIMEOUT_ENV: &'static str = "SECTORWIRE_INGEST_HANDSHAKE_TIMEOUT_MS";
+    const MAX_CONNECTION_AGE: &'static str = "ingest-max-connection-age-secs";
+    const MAX_CONNECTION_AGE_ENV: &'static str = "SECTORWIRE_INGEST_MAX_CONNECTION_AGE_SECS";
+    const CONCURRENCY: &'static str = "max-concurrent-requests";
+    const CONCURRENCY_ENV: &'static str = "SECTORWIRE_INGEST_CONCURRENCY";
+    const DEFAULT_CONCURRENCY: usize = 512;
+}
+
+/// The methods that need a write token; every other one of this port needs
+/// a read token (the feed included), health and reflection none.
+pub const WRITE_METHODS: &[&str] = &[
+    "/sectorwire.ingest.v1.IngestService/IngestArticle",
+    "/sectorwire.ingest.v1.IngestService/IngestArticles",
+    "/sectorwire.ingest.v1.IngestService/DeleteArticle",
+    // A backup writes a copy of the whole store on the server's disk and pauses writes.
+    "/sectorwire.ingest.v1.IngestAdminService/CreateBackup",
+];
 
 impl IngestConfig {
     /// Defaults with another data directory and listen address (tests, CLI).
@@ -167,6 +171,9 @@ pub enum ServeError {
     /// Reflection service setup failed.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// TLS files or tokens are unusable.
+    #[error(transparent)]
+    Security(#[from] SecurityError),
 }
 
 /// The `IngestService` implementation.
@@ -534,6 +541,7 @@ pub async fn serve_store(
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let local = listener.local_addr()?;
+    let serving = config.server.prepare(WRITE_METHODS)?;
     let (head_tx, head_rx) = tokio::sync::watch::channel(store.head());
     let (committer, committer_thread) = Committer::start(store.clone(), head_tx, config.queue_capacity)?;
     let feed_shutdown = shutdown.child_token();
@@ -596,14 +604,10 @@ pub async fn serve_store(
     let admin = Admin::new(ingest.committer.clone(), config.backup_root.clone());
 
     let max = config.max_message_bytes;
-    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), "ingest service listening");
-    let result = tonic::transport::Server::builder()
-        .concurrency_limit_per_connection(config.max_concurrent_requests)
-        .load_shed(true)
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), security = serving.describe(), "ingest service listening");
+    let result = serving
+        .builder()
         .layer(sectorwire_proto::status::TransportStatusLayer)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
@@ -614,23 +618,14 @@ pub async fn serve_store(
         )
         .add_service(ChangeFeedServiceServer::new(feed.clone()).max_encoding_message_size(max))
         .add_service(IngestAdminServiceServer::new(admin))
-        .serve_with_incoming_shutdown(
-            sectorwire_runtime::incoming(
-                listener,
-                sectorwire_runtime::ConnLimits {
-                    max_connections: config.max_connections,
-                    handshake_timeout: Duration::from_millis(config.handshake_timeout_ms.max(1)),
-                },
-            ),
-            {
-                let shutdown = shutdown.clone();
-                let health = health.clone();
-                async move {
-                    shutdown.cancelled().await;
-                    health.set_not_serving::<IngestServiceServer<Ingest>>().await;
-                }
-            },
-        )
+        .serve_with_incoming_shutdown(serving.incoming(listener), {
+            let shutdown = shutdown.clone();
+            let health = health.clone();
+            async move {
+                shutdown.cancelled().await;
+                health.set_not_serving::<IngestServiceServer<Ingest>>().await;
+            }
+        })
         .await;
     feed_shutdown.cancel();
     feed.wait_stopped().await;

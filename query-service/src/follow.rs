@@ -19,6 +19,7 @@ use sectorwire_proto::ingest::{
     change_feed_service_client::ChangeFeedServiceClient, ingest_service_client::IngestServiceClient,
     subscribe_response, GetIngestStatsRequest, SubscribeRequest,
 };
+use sectorwire_runtime::client::ClientSecurity;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -207,10 +208,12 @@ enum Ended {
     Rebuilt,
 }
 
-/// Runs until `shutdown` fires.
+/// Runs until `shutdown` fires; `link` says how to reach `ingest_addr`
+/// (TLS, token).
 pub async fn run(
     model: Arc<ReadModel>,
     ingest_addr: String,
+    link: ClientSecurity,
     state: Arc<FollowState>,
     options: FollowOptions,
     shutdown: CancellationToken,
@@ -222,7 +225,7 @@ pub async fn run(
         }
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = follow_once(&model, &ingest_addr, &state, options, &mut backoff) => r,
+            r = follow_once(&model, &ingest_addr, &link, &state, options, &mut backoff) => r,
         };
         state.connected.store(false, Ordering::Relaxed);
         state.changed.notify_waiters();
@@ -322,16 +325,18 @@ async fn refuse(
 async fn follow_once(
     model: &Arc<ReadModel>,
     addr: &str,
+    link: &ClientSecurity,
     state: &FollowState,
     options: FollowOptions,
     backoff: &mut Duration,
 ) -> anyhow::Result<Ended> {
-    let uri = sectorwire_runtime::endpoint_uri(addr);
-    let channel = tonic::transport::Endpoint::from_shared(uri)?
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
+    let channel = link.authorize(
+        link.endpoint(addr)?
+            .connect_timeout(Duration::from_secs(3))
+            .tcp_nodelay(true)
+            .connect()
+            .await?,
+    );
     let stats = IngestServiceClient::new(channel.clone())
         .get_ingest_stats(GetIngestStatsRequest {})
         .await?

@@ -18,6 +18,10 @@ use sectorwire_proto::query::{
     ListSectorsRequest, ListSectorsResponse, QueryStats, SearchArticlesRequest, SearchArticlesResponse,
     SectorTimelineRequest, SectorTimelineResponse, WatchArticlesRequest, WatchArticlesResponse,
 };
+use sectorwire_runtime::auth::Secret;
+use sectorwire_runtime::client::{ClientError, ClientSecurity};
+use sectorwire_runtime::server::{PortFlags, SecurityError, ServerArgs};
+use sectorwire_runtime::tls::ClientTlsFiles;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -61,36 +65,6 @@ pub struct QueryConfig {
         default_value = "http://127.0.0.1:50051"
     )]
     pub ingest_addr: String,
-    /// Concurrent requests per connection before shedding.
-    #[arg(
-        long = "query-concurrency",
-        env = "SECTORWIRE_QUERY_CONCURRENCY",
-        default_value_t = 1024
-    )]
-    pub max_concurrent_requests: usize,
-    /// Connections open at once; past it new ones are closed on accept
-    /// (keep it under the process's file-descriptor limit).
-    #[arg(
-        long = "query-max-connections",
-        env = "SECTORWIRE_QUERY_MAX_CONNECTIONS",
-        default_value_t = 1024
-    )]
-    pub max_connections: usize,
-    /// Time a new connection has to send the HTTP/2 preface, in ms.
-    #[arg(
-        long = "query-handshake-timeout-ms",
-        env = "SECTORWIRE_QUERY_HANDSHAKE_TIMEOUT_MS",
-        default_value_t = 10_000
-    )]
-    pub handshake_timeout_ms: u64,
-    /// Age after which a connection is asked to go away (GOAWAY) once its
-    /// streams end, in seconds: idle connections last at most this long.
-    #[arg(
-        long = "query-max-connection-age-secs",
-        env = "SECTORWIRE_QUERY_MAX_CONNECTION_AGE_SECS",
-        default_value_t = 300
-    )]
-    pub max_connection_age_secs: u64,
     /// `WatchArticles` streams served at once; more are refused with
     /// RESOURCE_EXHAUSTED.
     #[arg(long, env = "SECTORWIRE_QUERY_MAX_WATCHERS", default_value_t = 128)]
@@ -118,6 +92,64 @@ pub struct QueryConfig {
     /// and reports NOT_SERVING with the reason in `GetQueryStats`.
     #[arg(long, env = "SECTORWIRE_REBUILD_ON_NEW_LOG")]
     pub rebuild_on_new_log: bool,
+    /// Connection limits, TLS and tokens of this port.
+    #[command(flatten)]
+    pub server: ServerArgs<QueryPort>,
+    /// How the change feed is reached.
+    #[command(flatten)]
+    pub feed: FeedLinkArgs,
+}
+
+/// The query service's names for the shared connection flags.
+#[derive(Debug, Clone)]
+pub struct QueryPort;
+
+impl PortFlags for QueryPort {
+    const MAX_CONNECTIONS: &'static str = "query-max-connections";
+    const MAX_CONNECTIONS_ENV: &'static str = "SECTORWIRE_QUERY_MAX_CONNECTIONS";
+    const HANDSHAKE_TIMEOUT: &'static str = "query-handshake-timeout-ms";
+    const HANDSHAKE_TIMEOUT_ENV: &'static str = "SECTORWIRE_QUERY_HANDSHAKE_TIMEOUT_MS";
+    const MAX_CONNECTION_AGE: &'static str = "query-max-connection-age-secs";
+    const MAX_CONNECTION_AGE_ENV: &'static str = "SECTORWIRE_QUERY_MAX_CONNECTION_AGE_SECS";
+    const CONCURRENCY: &'static str = "query-concurrency";
+    const CONCURRENCY_ENV: &'static str = "SECTORWIRE_QUERY_CONCURRENCY";
+    const DEFAULT_CONCURRENCY: usize = 1024;
+}
+
+/// TLS and token of the feed connection to the ingest service.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FeedLinkArgs {
+    /// Reach the ingest service over TLS, verifying it against this CA (PEM).
+    #[arg(long, env = "SECTORWIRE_INGEST_TLS_CA")]
+    pub ingest_tls_ca: Option<PathBuf>,
+    /// Client certificate for the ingest service (mutual TLS; PEM).
+    #[arg(long, env = "SECTORWIRE_INGEST_TLS_CERT", requires_all = ["ingest_tls_key", "ingest_tls_ca"])]
+    pub ingest_tls_cert: Option<PathBuf>,
+    /// Key of --ingest-tls-cert (PEM).
+    #[arg(long, env = "SECTORWIRE_INGEST_TLS_KEY", requires = "ingest_tls_cert")]
+    pub ingest_tls_key: Option<PathBuf>,
+    /// File holding the token sent to the ingest service (a read token is
+    /// enough for the feed).
+    #[arg(long, env = "SECTORWIRE_INGEST_TOKEN_FILE")]
+    pub ingest_token_file: Option<PathBuf>,
+    /// The token itself (prefer the variable or the file).
+    #[arg(long, env = "SECTORWIRE_INGEST_TOKEN", hide_env_values = true, hide = true)]
+    pub ingest_token: Option<Secret>,
+}
+
+impl FeedLinkArgs {
+    /// The loaded settings.
+    pub fn load(&self) -> Result<ClientSecurity, ClientError> {
+        ClientSecurity::load(
+            &ClientTlsFiles {
+                ca: self.ingest_tls_ca.clone(),
+                cert: self.ingest_tls_cert.clone(),
+                key: self.ingest_tls_key.clone(),
+            },
+            self.ingest_token_file.as_deref(),
+            self.ingest_token.as_ref().map(|t| (t, "SECTORWIRE_INGEST_TOKEN")),
+        )
+    }
 }
 
 impl QueryConfig {
@@ -152,6 +184,12 @@ pub enum ServeError {
     /// Reflection setup failed.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// This port's TLS files or tokens are unusable.
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+    /// The feed connection's TLS files or token are unusable.
+    #[error("feed connection: {0}")]
+    FeedLink(#[from] ClientError),
 }
 
 /// The `QueryService` gRPC adapter: decode, validate, wait for the caller's
@@ -436,6 +474,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    let serving = config.server.prepare(&[])?;
+    let link = config.feed.load()?;
     std::fs::create_dir_all(&config.data_dir)?;
     let model = Arc::new(
         ReadModel::open(&config.data_dir).map_err(|source| ServeError::Model {
@@ -447,6 +487,7 @@ pub async fn serve(
     let follower = tokio::spawn(follow::run(
         model.clone(),
         config.ingest_addr.clone(),
+        link,
         state.clone(),
         FollowOptions {
             rebuild_on_new_log: config.rebuild_on_new_log,
@@ -473,28 +514,15 @@ pub async fn serve(
         &[<QueryServiceServer<Query> as tonic::server::NamedService>::NAME],
     )?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), applied = model.applied(), follow = %config.ingest_addr, "query service listening");
-    let result = tonic::transport::Server::builder()
-        .concurrency_limit_per_connection(config.max_concurrent_requests)
-        .load_shed(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
+    tracing::info!(addr = %local, data_dir = %config.data_dir.display(), applied = model.applied(), follow = %config.ingest_addr, security = serving.describe(), "query service listening");
+    let result = serving
+        .builder()
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(QueryServiceServer::new(query).max_encoding_message_size(64 * 1024 * 1024))
-        .serve_with_incoming_shutdown(
-            sectorwire_runtime::incoming(
-                listener,
-                sectorwire_runtime::ConnLimits {
-                    max_connections: config.max_connections,
-                    handshake_timeout: Duration::from_millis(config.handshake_timeout_ms.max(1)),
-                },
-            ),
-            shutdown.cancelled_owned(),
-        )
+        .serve_with_incoming_shutdown(serving.incoming(listener), shutdown.cancelled_owned())
         .await;
     let _ = follower.await;
     if let Err(e) = model.flush() {

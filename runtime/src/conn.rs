@@ -4,6 +4,12 @@
 //! file descriptors), and a connection that has not sent the HTTP/2
 //! preface within `handshake_timeout` is closed (hyper itself waits for it
 //! forever).
+//!
+//! With TLS the handshake happens here too, not in tonic: it then holds a
+//! connection slot like any other connection, and one deadline covers the
+//! TLS handshake and the HTTP/2 preface after it (counted in decrypted
+//! bytes), so a client that stalls in either is cut off alike. Handshakes
+//! run in their own tasks, so a slow one never holds up the accept loop.
 
 use std::future::Future;
 use std::io;
@@ -16,6 +22,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 use tokio_stream::Stream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
@@ -31,9 +39,15 @@ pub struct ConnLimits {
     pub handshake_timeout: Duration,
 }
 
+/// The transport under a connection.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
 /// An accepted connection holding its slot until it is dropped.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Io,
     _slot: OwnedSemaphorePermit,
     /// Preface bytes still expected, and the deadline for them.
     preface_left: usize,
@@ -44,7 +58,10 @@ impl Connected for Conn {
     type ConnectInfo = TcpConnectInfo;
 
     fn connect_info(&self) -> TcpConnectInfo {
-        self.stream.connect_info()
+        match &self.stream {
+            Io::Plain(tcp) => tcp.connect_info(),
+            Io::Tls(tls) => tls.get_ref().0.connect_info(),
+        }
     }
 }
 
@@ -64,7 +81,10 @@ impl AsyncRead for Conn {
             }
         }
         let before = buf.filled().len();
-        let result = Pin::new(&mut this.stream).poll_read(cx, buf);
+        let result = match &mut this.stream {
+            Io::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Io::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        };
         if this.handshake.is_some() {
             let read = buf.filled().len() - before;
             this.preface_left = this.preface_left.saturating_sub(read);
@@ -76,17 +96,33 @@ impl AsyncRead for Conn {
     }
 }
 
+/// Runs `$call` on the transport under a connection, whichever it is.
+macro_rules! on_io {
+    ($self:ident, $io:ident => $call:expr) => {
+        match &mut $self.stream {
+            Io::Plain($io) => {
+                let $io = Pin::new($io);
+                $call
+            }
+            Io::Tls(tls) => {
+                let $io = Pin::new(tls.as_mut());
+                $call
+            }
+        }
+    };
+}
+
 impl AsyncWrite for Conn {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        on_io!(self, io => io.poll_write(cx, buf))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        on_io!(self, io => io.poll_flush(cx))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        on_io!(self, io => io.poll_shutdown(cx))
     }
 
     fn poll_write_vectored(
@@ -94,16 +130,20 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        on_io!(self, io => io.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        match &self.stream {
+            Io::Plain(tcp) => tcp.is_write_vectored(),
+            Io::Tls(tls) => tls.is_write_vectored(),
+        }
     }
 }
 
 /// Accepts connections from `listener` under `limits`, for
-/// `serve_with_incoming_shutdown`.
+/// `serve_with_incoming_shutdown`; with `tls`, each is a TLS connection
+/// (see the module docs).
 ///
 /// Nagle's algorithm is off: tonic only sets `TCP_NODELAY` on listeners it
 /// binds itself; the services bind their own (so `127.0.0.1:0` can report
@@ -113,16 +153,18 @@ impl AsyncWrite for Conn {
 pub fn incoming(
     listener: TcpListener,
     limits: ConnLimits,
+    tls: Option<TlsAcceptor>,
 ) -> impl Stream<Item = io::Result<Conn>> + Send + 'static {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let listener = Arc::new(listener);
-    accept_loop(listener, slots, limits)
+    accept_loop(listener, slots, limits, tls)
 }
 
 fn accept_loop(
     listener: Arc<TcpListener>,
     slots: Arc<Semaphore>,
     limits: ConnLimits,
+    tls: Option<TlsAcceptor>,
 ) -> impl Stream<Item = io::Result<Conn>> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Conn>>(1);
     tokio::spawn(async move {
@@ -149,14 +191,33 @@ fn accept_loop(
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
-            let conn = Conn {
+            let deadline = tokio::time::Instant::now() + limits.handshake_timeout;
+            let conn = move |stream| Conn {
                 stream,
                 _slot: slot,
                 preface_left: PREFACE_LEN,
-                handshake: Some(Box::pin(tokio::time::sleep(limits.handshake_timeout))),
+                handshake: Some(Box::pin(tokio::time::sleep_until(deadline))),
             };
-            if tx.send(Ok(conn)).await.is_err() {
-                return;
+            match &tls {
+                None => {
+                    if tx.send(Ok(conn(Io::Plain(stream)))).await.is_err() {
+                        return;
+                    }
+                }
+                Some(acceptor) => {
+                    let accept = acceptor.accept(stream);
+                    let tx = tx.clone();
+                    // The slot moves into the task: a pending handshake counts.
+                    tokio::spawn(async move {
+                        match tokio::time::timeout_at(deadline, accept).await {
+                            Ok(Ok(tls)) => {
+                                let _ = tx.send(Ok(conn(Io::Tls(Box::new(tls))))).await;
+                            }
+                            Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        }
+                    });
+                }
             }
         }
     });

@@ -7,13 +7,22 @@
 //! - [`shutdown_signal`]: Ctrl-C or SIGTERM;
 //! - [`check_health`]: the `healthcheck` subcommands' client;
 //! - [`incoming`]: accepted TCP connections with the options and limits
-//!   servers need (connection cap, handshake timeout);
+//!   servers need (connection cap, handshake timeout, TLS);
+//! - [`server`]: the server flags both services share (limits, TLS,
+//!   tokens) and the tonic builder made from them;
+//! - [`auth`]: bearer tokens with read and write rights; [`tls`]: PEM
+//!   files to rustls and tonic configurations; [`client`]: how clients
+//!   use both;
 //! - [`store`]: opening sled stores alike on both sides.
 #![deny(missing_docs)]
 
+pub mod auth;
+pub mod client;
 pub mod conn;
+pub mod server;
 pub mod service;
 pub mod store;
+pub mod tls;
 
 pub use conn::{incoming, ConnLimits};
 
@@ -98,17 +107,29 @@ pub enum HealthError {
     /// The service answered but is not serving.
     #[error("{0} is not serving (status {1})")]
     NotServing(String, i32),
+    /// The client's TLS settings are unusable.
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
 }
 
 /// Asks the `grpc.health.v1` service at `addr` whether `service` is SERVING.
 /// Used by the `healthcheck` subcommands that container health checks run.
 pub async fn check_health(addr: &str, service: &str) -> Result<(), HealthError> {
+    check_health_with(addr, service, &client::ClientSecurity::default()).await
+}
+
+/// [`check_health`] over TLS as `security` says (health needs no token).
+pub async fn check_health_with(
+    addr: &str,
+    service: &str,
+    security: &client::ClientSecurity,
+) -> Result<(), HealthError> {
     use tonic_health::pb::{
         health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
     };
-    let uri = endpoint_uri(addr);
-    let endpoint = tonic::transport::Endpoint::from_shared(uri.clone())
-        .map_err(|_| HealthError::Address(addr.to_string()))?
+    let uri = security.uri(addr);
+    let endpoint = security
+        .endpoint(addr)?
         .connect_timeout(std::time::Duration::from_secs(3))
         .timeout(std::time::Duration::from_secs(3));
     let channel = endpoint

@@ -10,7 +10,9 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{check_health, init_tracing, shutdown_signal, HealthError, LogFormat};
+use crate::client::ClientSecurity;
+use crate::tls::ClientTlsFiles;
+use crate::{check_health_with, init_tracing, shutdown_signal, HealthError, LogFormat};
 
 /// What differs between the service binaries.
 pub struct ServiceSpec {
@@ -40,6 +42,16 @@ enum ServiceCommand {
         /// Address to check; by default the configured listen address.
         #[arg(long)]
         addr: Option<String>,
+        /// Check over TLS, verifying the service against this CA (PEM).
+        #[arg(long = "tls-ca", env = "SECTORWIRE_TLS_CA")]
+        tls_ca: Option<std::path::PathBuf>,
+        /// Client certificate when the service requires one (mutual TLS);
+        /// by default the service's own, which the check runs beside.
+        #[arg(long = "tls-cert", env = "SECTORWIRE_TLS_CERT", requires = "tls_ca")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// Key of --tls-cert.
+        #[arg(long = "tls-key", env = "SECTORWIRE_TLS_KEY", requires = "tls_ca")]
+        tls_key: Option<std::path::PathBuf>,
     },
 }
 
@@ -88,9 +100,23 @@ where
     let cli = ServiceCli::<C>::from_arg_matches(&matches)?;
     init_tracing(cli.log_format);
     let addr = listen(&cli.config);
-    if let Some(ServiceCommand::Healthcheck { addr: checked }) = cli.command {
+    if let Some(ServiceCommand::Healthcheck {
+        addr: checked,
+        tls_ca,
+        tls_cert,
+        tls_key,
+    }) = cli.command
+    {
         let checked = checked.unwrap_or_else(|| local_address(addr));
-        check_health(&checked, spec.health_service).await?;
+        // The CA turns TLS on (clap refuses a certificate without it: a
+        // plaintext check of a TLS service could only fail).
+        let files = ClientTlsFiles {
+            ca: tls_ca,
+            cert: tls_cert,
+            key: tls_key,
+        };
+        let security = ClientSecurity::load(&files, None, None).map_err(HealthError::from)?;
+        check_health_with(&checked, spec.health_service, &security).await?;
         return Ok(());
     }
     let listener = TcpListener::bind(addr)
@@ -116,7 +142,8 @@ fn local_address(listen: SocketAddr) -> String {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    format!("http://{addr}")
+    // No scheme: http or https by whether the check uses TLS.
+    addr.to_string()
 }
 
 #[cfg(test)]
@@ -125,10 +152,7 @@ mod tests {
 
     #[test]
     fn wildcard_listen_addresses_are_checked_over_loopback() {
-        assert_eq!(
-            local_address("0.0.0.0:50051".parse().unwrap()),
-            "http://127.0.0.1:50051"
-        );
-        assert_eq!(local_address("10.1.2.3:7".parse().unwrap()), "http://10.1.2.3:7");
+        assert_eq!(local_address("0.0.0.0:50051".parse().unwrap()), "127.0.0.1:50051");
+        assert_eq!(local_address("10.1.2.3:7".parse().unwrap()), "10.1.2.3:7");
     }
 }

@@ -2,6 +2,8 @@
 //! `127.0.0.1:0` over real sled and tantivy directories, connect real gRPC
 //! clients, and stop them gracefully so the same directories can be reopened.
 
+pub mod pki;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

@@ -33,9 +33,12 @@ async fn closed_by_server(stream: &mut TcpStream, within: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_are_closed_after_the_handshake_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest_with(&dir.path().join("ingest"), |c| c.handshake_timeout_ms = 300).await;
+    let ingest = start_ingest_with(&dir.path().join("ingest"), |c| {
+        c.server.handshake_timeout_ms = 300
+    })
+    .await;
     let query = start_query_with(&dir.path().join("query"), ingest.addr, |c| {
-        c.handshake_timeout_ms = 300
+        c.server.handshake_timeout_ms = 300
     })
     .await;
     for addr in [ingest.addr, query.addr] {
@@ -53,8 +56,8 @@ async fn silent_connections_are_closed_after_the_handshake_timeout() {
 async fn connections_past_the_cap_are_closed_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ingest = start_ingest_with(dir.path(), |c| {
-        c.max_connections = 3;
-        c.handshake_timeout_ms = 60_000;
+        c.server.max_connections = 3;
+        c.server.handshake_timeout_ms = 60_000;
     })
     .await;
     let mut held = Vec::new();
