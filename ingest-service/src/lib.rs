@@ -21,5 +21,6 @@ pub mod feed;
 pub mod pipeline;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 
 pub use server::{serve, serve_store, IngestConfig, ServeError};

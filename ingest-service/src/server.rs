@@ -322,6 +322,7 @@ impl Ingest {
                 }
                 self.response(id, outcome, return_article)
             })
+            .inspect(crate::telemetry::article)
             .collect()
     }
 
@@ -552,6 +553,7 @@ pub async fn serve_store(
         not_analysed: Arc::new(AtomicU64::new(0)),
     };
 
+    let metrics_hook = crate::telemetry::register(ingest.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IngestServiceServer<Ingest>>().await;
     health.set_serving::<ChangeFeedServiceServer<Feed>>().await;
@@ -591,6 +593,7 @@ pub async fn serve_store(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .layer(crate::telemetry::rpc_layer())
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
@@ -625,6 +628,7 @@ pub async fn serve_store(
     feed_shutdown.cancel();
     feed.wait_stopped().await;
     ingest.committer.stop().await;
+    drop(metrics_hook);
     drop(ingest);
     drop(feed);
     // The committer thread drains its queue, flushes and exits once the last

@@ -124,6 +124,7 @@ impl ReadModel {
         let Some(last) = fresh.last().map(|e| e.sequence) else {
             return Ok(from);
         };
+        let started = std::time::Instant::now();
         {
             let mut writer = self.writer.lock().map_err(|_| ModelError::WriterPoisoned)?;
             for event in &fresh {
@@ -160,6 +161,7 @@ impl ReadModel {
             }
         }
         self.applied.send_replace(last);
+        crate::telemetry::applied(fresh.len(), started.elapsed());
         Ok(last)
     }
 
