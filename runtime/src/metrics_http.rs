@@ -154,3 +154,66 @@ async fn answer(request: Request<hyper::body::Incoming>) -> Result<Response<Full
     );
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    async fn get(addr: SocketAddr, extra_header: &str) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(addr).await?;
+        let request = format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{extra_header}Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        Ok(response)
+    }
+
+    #[tokio::test]
+    async fn the_endpoint_is_bounded_in_connections_and_head_size() {
+        let shutdown = CancellationToken::new();
+        let endpoint = start(
+            MetricsListen(Some("127.0.0.1:0".parse().expect("addr"))),
+            &shutdown,
+        )
+        .await
+        .expect("start")
+        .expect("on");
+        let addr = endpoint.local_addr();
+        metrics::shed("test");
+        let ok = get(addr, "").await.expect("scrape");
+        assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+        assert!(ok.contains("sectorwire_shed_total{reason=\"test\"} 1"), "{ok}");
+
+        // Idle connections hold every slot: the next one is closed at once.
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            idle.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        let refused = get(addr, "").await.unwrap_or_default();
+        assert_eq!(refused, "", "a connection past the cap gets no answer");
+        drop(idle);
+        let mut answered = String::new();
+        for _ in 0..100 {
+            answered = get(addr, "").await.unwrap_or_default();
+            if !answered.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            answered.starts_with("HTTP/1.1 200"),
+            "slots come back: {answered}"
+        );
+
+        // A request head past the limit is refused, not buffered.
+        let huge = format!("X-Padding: {}\r\n", "a".repeat(MAX_HEAD_BYTES + 1));
+        let refused = get(addr, &huge).await.unwrap_or_default();
+        assert!(
+            refused.is_empty() || refused.starts_with("HTTP/1.1 431"),
+            "{refused}"
+        );
+        shutdown.cancel();
+    }
+}
