@@ -27,6 +27,10 @@ pub struct UpArgs {
     /// Query service address.
     #[arg(long, env = "SECTORWIRE_QUERY_LISTEN", default_value = "127.0.0.1:50052")]
     pub query_listen: SocketAddr,
+    /// Address of the Prometheus `/metrics` endpoint (both services: they
+    /// share this process), or `off`.
+    #[arg(long, env = "SECTORWIRE_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
+    pub metrics_listen: sectorwire_runtime::metrics::MetricsListen,
     /// Load the example articles (from `examples/`, built in) once started.
     #[arg(long)]
     pub demo: bool,
@@ -94,6 +98,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding query address {}", args.query_listen))?;
     let ingest_addr = ingest_listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    let metrics = sectorwire_runtime::metrics_http::start(args.metrics_listen, &shutdown)
+        .await
+        .context("starting the metrics endpoint (--metrics-listen off to go without)")?;
     let ingest = tokio::spawn(sectorwire_ingest::serve(
         IngestConfig::new(ingest_addr, args.data_dir.join("ingest")),
         ingest_listener,
@@ -108,8 +115,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         query_listener,
         shutdown.clone(),
     ));
+    let metrics_note = metrics
+        .as_ref()
+        .map(|m| format!(", metrics on http://{}/metrics", m.local_addr()))
+        .unwrap_or_default();
     eprintln!(
-        "sectorwire is up: ingest on {}, query on {} (data in {}); Ctrl-C to stop",
+        "sectorwire is up: ingest on {}, query on {}{metrics_note} (data in {}); Ctrl-C to stop",
         args.ingest_listen,
         args.query_listen,
         args.data_dir.display()

@@ -46,6 +46,7 @@ impl Admission {
             .unwrap_or(u32::MAX)
             .clamp(1, self.budget);
         self.bytes.clone().try_acquire_many_owned(weight).map_err(|_| {
+            sectorwire_runtime::metrics::shed("ingest_bytes");
             sectorwire_proto::status::overloaded(
                 format!(
                     "ingest is at its budget of {} bytes in flight; retry later",
@@ -89,6 +90,7 @@ pub fn parse_timeout(raw: &str) -> Option<Duration> {
 
 /// DEADLINE_EXCEEDED for work dropped before it was stored.
 pub fn expired() -> Status {
+    sectorwire_runtime::metrics::shed("deadline_passed");
     Status::deadline_exceeded("the call's deadline passed before the article was stored; nothing was written")
 }
 

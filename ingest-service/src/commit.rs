@@ -149,7 +149,10 @@ impl Committer {
         self.queue
             .try_send(Message::Write(Job { ops, reply }))
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => CommitError::Overloaded(self.capacity),
+                mpsc::error::TrySendError::Full(_) => {
+                    sectorwire_runtime::metrics::shed("commit_queue");
+                    CommitError::Overloaded(self.capacity)
+                }
                 mpsc::error::TrySendError::Closed(_) => CommitError::Closed,
             })?;
         answer.await.map_err(|_| CommitError::Closed)?
@@ -241,10 +244,13 @@ impl Thread {
             // ~5% of an ingest run), remembering how many each job had.
             let counts: Vec<usize> = jobs.iter().map(|j| j.ops.len()).collect();
             let ops: Vec<WriteOp> = jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.ops)).collect();
+            crate::telemetry::commit_started(self.rx.len(), ops.len());
+            let started = std::time::Instant::now();
             let result = self.store.apply(&ops, now_seconds()).and_then(|outcomes| {
                 self.store.flush()?;
                 Ok(outcomes)
             });
+            crate::telemetry::commit_finished(started.elapsed(), result.is_ok());
             match result {
                 Ok(outcomes) => {
                     self.published();

@@ -28,6 +28,7 @@ use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::store::{Store, StoreError};
 
@@ -247,6 +248,7 @@ impl ChangeFeedService for Feed {
             ms => Duration::from_millis(u64::from(ms).clamp(10, 60_000)),
         };
         let slot = self.slots.clone().try_acquire_owned().map_err(|_| {
+            sectorwire_runtime::metrics::shed("feed_subscribers");
             sectorwire_proto::status::overloaded(
                 format!(
                     "the change feed serves at most {} subscribers; retry later",
@@ -269,7 +271,7 @@ impl ChangeFeedService for Feed {
         let (tx, rx) = outbox::channel(bounds, request.after_sequence, too_slow);
         self.subscribers.fetch_add(1, Ordering::Relaxed);
         self.tasks
-            .spawn(pump(self.clone(), request.after_sequence, heartbeat, tx, slot));
+            .spawn(pump(self.clone(), request.after_sequence, heartbeat, tx, slot).in_current_span());
         Ok(Response::new(Box::pin(rx)))
     }
 }

@@ -22,5 +22,6 @@ pub mod feed;
 pub mod pipeline;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 
 pub use server::{serve, serve_store, IngestConfig, ServeError};

@@ -3,12 +3,23 @@
 //! other service binary (`sectorwire_runtime::service`).
 
 use sectorwire_ingest::IngestConfig;
+use sectorwire_runtime::metrics::MetricsListen;
 use sectorwire_runtime::service::{service_main, ServiceSpec};
 
 /// mimalloc rather than the system allocator: the services make many small
 /// strings per article, and it measured less CPU per article (see README).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The service's configuration and where its metrics are served.
+#[derive(clap::Args)]
+struct Config {
+    #[command(flatten)]
+    service: IngestConfig,
+    /// Address of the Prometheus `/metrics` endpoint, or `off`.
+    #[arg(long, env = "SECTORWIRE_INGEST_METRICS_LISTEN", default_value = "off")]
+    metrics_listen: MetricsListen,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,8 +30,14 @@ async fn main() -> anyhow::Result<()> {
     };
     service_main(
         spec,
-        |config: &IngestConfig| config.listen,
-        sectorwire_ingest::serve,
+        |config: &Config| config.service.listen,
+        |config, listener, shutdown| {
+            sectorwire_runtime::metrics_http::with_endpoint(
+                config.metrics_listen,
+                shutdown.clone(),
+                sectorwire_ingest::serve(config.service, listener, shutdown),
+            )
+        },
     )
     .await?;
     Ok(())

@@ -335,6 +335,7 @@ impl Ingest {
                 }
                 self.response(id, outcome, return_article)
             })
+            .inspect(crate::telemetry::article)
             .collect()
     }
 
@@ -567,6 +568,7 @@ pub async fn serve_store(
         not_analysed: Arc::new(AtomicU64::new(0)),
     };
 
+    let metrics_hook = crate::telemetry::register(ingest.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IngestServiceServer<Ingest>>().await;
     health.set_serving::<ChangeFeedServiceServer<Feed>>().await;
@@ -606,7 +608,7 @@ pub async fn serve_store(
     let max = config.max_message_bytes;
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), security = serving.describe(), "ingest service listening");
     let result = serving
-        .builder()
+        .builder(crate::telemetry::rpc_layer())
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
@@ -630,6 +632,7 @@ pub async fn serve_store(
     feed_shutdown.cancel();
     feed.wait_stopped().await;
     ingest.committer.stop().await;
+    drop(metrics_hook);
     drop(ingest);
     drop(feed);
     // The committer thread drains its queue, flushes and exits once the last

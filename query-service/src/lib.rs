@@ -33,6 +33,7 @@ pub mod reader;
 pub mod requests;
 pub mod server;
 pub mod snippet;
+pub mod telemetry;
 pub mod timeline;
 pub mod view;
 

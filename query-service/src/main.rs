@@ -3,12 +3,23 @@
 //! other service binary (`sectorwire_runtime::service`).
 
 use sectorwire_query::QueryConfig;
+use sectorwire_runtime::metrics::MetricsListen;
 use sectorwire_runtime::service::{service_main, ServiceSpec};
 
 /// mimalloc rather than the system allocator: the services make many small
 /// strings per article, and it measured less CPU per article (see README).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The replica's configuration and where its metrics are served.
+#[derive(clap::Args)]
+struct Config {
+    #[command(flatten)]
+    service: QueryConfig,
+    /// Address of the Prometheus `/metrics` endpoint, or `off`.
+    #[arg(long, env = "SECTORWIRE_QUERY_METRICS_LISTEN", default_value = "off")]
+    metrics_listen: MetricsListen,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,8 +30,14 @@ async fn main() -> anyhow::Result<()> {
     };
     service_main(
         spec,
-        |config: &QueryConfig| config.listen,
-        sectorwire_query::serve,
+        |config: &Config| config.service.listen,
+        |config, listener, shutdown| {
+            sectorwire_runtime::metrics_http::with_endpoint(
+                config.metrics_listen,
+                shutdown.clone(),
+                sectorwire_query::serve(config.service, listener, shutdown),
+            )
+        },
     )
     .await?;
     Ok(())

@@ -232,6 +232,7 @@ impl ReadModel {
             ..ChangeEvent::default()
         }
         .encode_to_vec();
+        let started = std::time::Instant::now();
         {
             let mut writer = self.writer.lock().map_err(|_| ModelError::WriterPoisoned)?;
             for event in &fresh {
@@ -269,6 +270,7 @@ impl ReadModel {
             }
         }
         self.applied.send_replace(last);
+        crate::telemetry::applied(fresh.len(), started.elapsed());
         Ok(last)
     }
 

@@ -336,6 +336,7 @@ impl QueryService for Query {
         let r = request.into_inner();
         let filter = requests::filter(r.filter.as_ref())?;
         let slot = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            sectorwire_runtime::metrics::shed("watch_streams");
             sectorwire_proto::status::overloaded(
                 format!(
                     "at most {} watch streams at once; retry later",
@@ -359,11 +360,12 @@ impl QueryService for Query {
         let (tx, rx) = outbox::channel(bounds, after, too_slow);
         let reader = self.reader.clone();
         let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             // The slot is held for as long as the stream's producer runs.
             let _slot = slot;
+            let _open = sectorwire_runtime::metrics::InFlight::new(crate::telemetry::WATCH_STREAMS);
             reader.watch(filter, after, tx, shutdown).await;
-        });
+        }));
         Ok(Response::new(Box::pin(rx)))
     }
 
@@ -507,6 +509,7 @@ pub async fn serve(
         watchers: Arc::new(tokio::sync::Semaphore::new(config.max_watchers.max(1))),
         config: Arc::new(config.clone()),
     };
+    let metrics_hook = crate::telemetry::register(query.clone(), state.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     report_health(health, state.clone(), shutdown.clone()).await;
     let (reflection, reflection_v1alpha) = sectorwire_runtime::reflection(
@@ -516,7 +519,7 @@ pub async fn serve(
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), applied = model.applied(), follow = %config.ingest_addr, security = serving.describe(), "query service listening");
     let result = serving
-        .builder()
+        .builder(crate::telemetry::rpc_layer())
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
@@ -528,6 +531,7 @@ pub async fn serve(
     if let Err(e) = model.flush() {
         tracing::warn!(error = %e, "flushing the read model on shutdown (it resumes from the log)");
     }
+    drop(metrics_hook);
     drop(model);
     tracing::info!(addr = %local, "query service stopped");
     result.map_err(ServeError::from)

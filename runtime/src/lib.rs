@@ -13,12 +13,20 @@
 //! - [`auth`]: bearer tokens with read and write rights; [`tls`]: PEM
 //!   files to rustls and tonic configurations; [`client`]: how clients
 //!   use both;
-//! - [`store`]: opening sled stores alike on both sides.
+//! - [`store`]: opening sled stores alike on both sides;
+//! - [`metrics`], [`metrics_http`]: the Prometheus recorder and its bounded
+//!   `/metrics` endpoint;
+//! - [`rpc_layer`], [`request_id`]: per-call request ids, log spans and
+//!   gRPC metrics, one tower layer for both servers.
 #![deny(missing_docs)]
 
 pub mod auth;
 pub mod client;
 pub mod conn;
+pub mod metrics;
+pub mod metrics_http;
+pub mod request_id;
+pub mod rpc_layer;
 pub mod server;
 pub mod service;
 pub mod store;
@@ -211,7 +219,7 @@ pub fn reflection(
 }
 
 /// Services every port serves besides its own.
-const ADVERTISED_ALWAYS: [&str; 3] = [
+pub(crate) const ADVERTISED_ALWAYS: [&str; 3] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",

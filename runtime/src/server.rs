@@ -135,7 +135,7 @@ pub struct Serving {
 }
 
 /// The tonic server builder [`Serving::builder`] makes.
-pub type Builder = tonic::transport::Server<Stack<AuthLayer, Identity>>;
+pub type Builder<L> = tonic::transport::Server<Stack<AuthLayer, Stack<L, Identity>>>;
 
 impl<P: PortFlags> ServerArgs<P> {
     /// Reads the TLS files and tokens; `write_methods` are the full paths
@@ -173,14 +173,16 @@ impl<P: PortFlags> ServerArgs<P> {
 impl Serving {
     /// The tonic server: per-connection concurrency with load shedding,
     /// keepalive pings, a maximum connection age, and the token check on
-    /// every route.
-    pub fn builder(&self) -> Builder {
+    /// every route. `outer` wraps the token check, so what it sees (request
+    /// ids, metrics) includes the calls refused for their credentials.
+    pub fn builder<L>(&self, outer: L) -> Builder<L> {
         tonic::transport::Server::builder()
             .concurrency_limit_per_connection(self.concurrency)
             .load_shed(true)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)))
             .max_connection_age(self.max_connection_age)
+            .layer(outer)
             .layer(self.auth.clone())
     }
 

@@ -182,6 +182,8 @@ pub async fn query_client(addr: SocketAddr) -> QueryServiceClient<Channel> {
 
 pub use sectorwire_domain::testdata::shared_dir;
 
+pub mod prometheus;
+
 /// The seed articles, or `None` (after saying why) when `../shared/seeds` is
 /// missing outside CI. Under CI (`CI=true`) a missing directory fails the
 /// test: CI must exercise the real inputs.
