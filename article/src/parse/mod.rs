@@ -20,6 +20,7 @@ mod sentences;
 mod signals;
 mod sniff;
 mod text;
+pub mod work;
 
 use draft::Draft;
 
