@@ -241,3 +241,29 @@ fn attribute_and_entity_heavy_elements() {
     assert!(a.body().contains("trade rose sharply"));
     assert_linear("attributes", ContentType::Html, 20_000, element);
 }
+
+/// The per-article work budget: tags held just under the depth cap make the tree builder
+/// scan ~255 open elements each (85 units per byte of `<p>`), over the budget of
+/// `work::UNITS_PER_BYTE`. The page is refused with a `content` error after the linear
+/// tag scan, before html5ever runs, instead of being parsed at that cost.
+#[test]
+fn markup_over_the_work_budget_is_refused_before_the_tree_is_built() {
+    let page = format!("{}{}", "<div>".repeat(255), "<p>".repeat(200_000));
+    let (result, units) = work::measure(|| run(page.as_bytes(), ContentType::Html));
+    match result {
+        Err(e @ ParseError::TooComplex { .. }) => {
+            assert_eq!(e.field(), "content");
+            assert!(e.to_string().contains("too costly"), "{e}");
+        }
+        other => panic!("want TooComplex, got {other:?}"),
+    }
+    // Decoding and the tag scan only: no DOM nodes were visited.
+    let scan_only = page.len() as u64 * 2 + 255 * 255 + 200_000 * 255;
+    assert!(
+        units <= scan_only,
+        "{units} units spent, the scan alone is {scan_only}"
+    );
+    // An ordinary page of the same size is well within the budget.
+    let fine = "<p>Harbour officials said the berth would open next spring.</p>".repeat(10_000);
+    assert!(run_metered("ordinary page", fine.as_bytes(), ContentType::Html).is_ok());
+}

@@ -14,6 +14,8 @@ use std::cell::Cell;
 
 thread_local! {
     static SPENT: Cell<u64> = const { Cell::new(0) };
+    /// The `SPENT` value past which the article being parsed is refused.
+    static LIMIT: Cell<u64> = const { Cell::new(u64::MAX) };
 }
 
 /// Adds `units` of work on this thread.
@@ -26,6 +28,35 @@ pub(crate) fn spent() -> u64 {
     SPENT.with(Cell::get)
 }
 
+/// Whether the article being parsed has spent its budget: its remaining
+/// stages are skipped and it is refused with `ParseError::TooComplex`.
+pub(crate) fn exhausted() -> bool {
+    spent() > LIMIT.with(Cell::get)
+}
+
+/// The budget of one article for as long as it lives (the previous one,
+/// if any, is restored after).
+pub(crate) struct Budget {
+    previous: u64,
+    /// The units granted.
+    pub(crate) units: u64,
+}
+
+impl Budget {
+    /// Grants an input of `len` bytes [`budget`]`(len)` units from now.
+    pub(crate) fn start(len: usize) -> Budget {
+        let units = budget(len);
+        let previous = LIMIT.with(|l| l.replace(spent().saturating_add(units)));
+        Budget { previous, units }
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        LIMIT.with(|l| l.set(self.previous));
+    }
+}
+
 /// Runs `f` and returns its result with the units of parser work it spent.
 pub fn measure<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let before = spent();
@@ -36,7 +67,9 @@ pub fn measure<T>(f: impl FnOnce() -> T) -> (T, u64) {
 /// Units of work one input of `len` bytes may spend before it is refused:
 /// linear in its size, with room for a fixed cost per document. Real pages
 /// spend a few units per byte; markup built to make the tree builder rescan
-/// deep stacks spends hundreds.
+/// a deep stack for every tag spends tens (bounded by `nesting::MAX_DEPTH`),
+/// and is refused past this rather than parsed. The check runs between the
+/// tag scan and html5ever, so such a page costs one linear scan.
 pub fn budget(len: usize) -> u64 {
     (len as u64)
         .saturating_mul(UNITS_PER_BYTE)
