@@ -65,7 +65,9 @@ pub struct IngestConfig {
     /// Pending write batches before new writes are shed with RESOURCE_EXHAUSTED.
     #[arg(long, env = "SECTORWIRE_INGEST_QUEUE", default_value_t = 4096)]
     pub queue_capacity: usize,
-    /// Concurrent requests per connection before shedding.
+    /// Calls in progress, across all connections, before new ones are shed
+    /// with RESOURCE_EXHAUSTED and a retry hint (each connection is also held
+    /// to this many).
     #[arg(long, env = "SECTORWIRE_INGEST_CONCURRENCY", default_value_t = 512)]
     pub max_concurrent_requests: usize,
     /// Largest accepted request message, in bytes (an article's content is
@@ -591,6 +593,10 @@ pub async fn serve_store(
     let result = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .load_shed(true)
+        .layer(sectorwire_proto::status::ShedLayer::new(
+            config.max_concurrent_requests,
+            admission::RETRY_AFTER,
+        ))
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))

@@ -61,7 +61,9 @@ pub struct QueryConfig {
         default_value = "http://127.0.0.1:50051"
     )]
     pub ingest_addr: String,
-    /// Concurrent requests per connection before shedding.
+    /// Calls in progress, across all connections, before new ones are shed
+    /// with RESOURCE_EXHAUSTED and a retry hint (each connection is also held
+    /// to this many).
     #[arg(
         long = "query-concurrency",
         env = "SECTORWIRE_QUERY_CONCURRENCY",
@@ -413,6 +415,10 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .max_connection_age(Duration::from_secs(config.max_connection_age_secs.max(1)))
+        .layer(sectorwire_proto::status::ShedLayer::new(
+            config.max_concurrent_requests,
+            Duration::from_millis(100),
+        ))
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)
