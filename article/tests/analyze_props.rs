@@ -74,10 +74,12 @@ proptest! {
     }
 }
 
-/// Repetitive input must stay linear: each of these took seconds or exhausted memory before
-/// the finders were made to scan once (negative contexts, surnames, generic places).
+/// Repetitive input: each of these took seconds or exhausted memory before the finders
+/// were made to scan once (negative contexts, surnames, generic places). A quadratic
+/// relapse shows here as a test that does not finish; its speed is measured in `bench/`
+/// (`stages`), never timed in a test.
 #[test]
-fn repetitive_inputs_stay_fast() {
+fn repetitive_inputs_are_analysed() {
     let cases = [
         "youthful energy with oil ".repeat(8000),
         format!("President Ilham Aliyev spoke. {}", "Aliyev said. ".repeat(10000)),
@@ -90,10 +92,7 @@ fn repetitive_inputs_stay_fast() {
         ".".repeat(100_000),
         "A ".repeat(60_000),
     ];
-    let start = std::time::Instant::now();
     for body in &cases {
         check("title", body);
     }
-    // Generous bound for unoptimised test builds on a busy machine.
-    assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
 }

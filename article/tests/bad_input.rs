@@ -1,15 +1,50 @@
 //! Hostile and degenerate inputs: each must give the right error or a best-effort
-//! record, quickly, and never panic, hang or overflow the stack.
+//! record, never panic, hang or overflow the stack, and cost work in proportion to
+//! its size. Work is counted (`parse::work`: bytes decoded and split, DOM nodes
+//! visited, and per start tag the open elements the tree builder may scan plus the
+//! tag's bytes), not timed, so these checks mean the same on any machine at any load.
 
-use sectorwire_article::parse::{parse, ContentType, Hints, ParseError, MAX_INPUT_BYTES};
-use std::time::{Duration, Instant};
+use sectorwire_article::parse::{parse, work, ContentType, Hints, ParseError, MAX_INPUT_BYTES};
 
 fn run(raw: &[u8], ct: ContentType) -> Result<sectorwire_article::parse::ParsedArticle, ParseError> {
     parse(raw, ct, &Hints::default())
 }
 
-/// Generous: debug builds on a shared two-core machine; a quadratic path takes minutes.
-const BUDGET: Duration = Duration::from_secs(30);
+/// Work units per input byte these inputs may cost: the parser's own per-article
+/// budget. Ordinary pages cost a few units per byte; a page of tags held at the depth
+/// cap costs up to tens (each tag makes the tree builder scan up to `MAX_DEPTH` open
+/// elements); without the cap, 100,000 nested `<div>`s cost ~50,000 units per byte.
+const MAX_UNITS_PER_BYTE: u64 = work::UNITS_PER_BYTE;
+
+/// Parses `raw` and checks its work stays within [`MAX_UNITS_PER_BYTE`].
+fn run_metered(
+    what: &str,
+    raw: &[u8],
+    ct: ContentType,
+) -> Result<sectorwire_article::parse::ParsedArticle, ParseError> {
+    let (result, units) = work::measure(|| run(raw, ct));
+    let limit = raw.len() as u64 * MAX_UNITS_PER_BYTE;
+    assert!(
+        units <= limit,
+        "{what}: {} bytes cost {units} work units (limit {limit})",
+        raw.len()
+    );
+    result
+}
+
+/// Work of `make(n)` and `make(2n)`: doubling the input must at most double the work
+/// (plus a margin for fixed costs), where a quadratic path would quadruple it.
+fn assert_linear(what: &str, ct: ContentType, n: usize, make: impl Fn(usize) -> String) {
+    let (small, large) = (make(n), make(2 * n));
+    let (_, a) = work::measure(|| run(small.as_bytes(), ct));
+    let (_, b) = work::measure(|| run(large.as_bytes(), ct));
+    assert!(
+        b <= a * 2 + a / 5 + 4096,
+        "{what}: {} bytes cost {a} units, {} bytes cost {b} (more than linear)",
+        small.len(),
+        large.len()
+    );
+}
 
 #[test]
 fn empty_is_empty() {
@@ -66,9 +101,7 @@ fn ten_megabytes_on_one_line() {
         line.push_str(sentence);
         line.push(' ');
     }
-    let started = Instant::now();
-    let a = run(line.as_bytes(), ContentType::Auto).expect("one long line is still text");
-    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
+    let a = run_metered("one line", line.as_bytes(), ContentType::Auto).expect("one long line is still text");
     assert_eq!(a.paragraphs.len(), 1);
     assert!(a.word_count > 1_000_000);
     assert_eq!(a.title, None);
@@ -77,9 +110,7 @@ fn ten_megabytes_on_one_line() {
 #[test]
 fn ten_megabytes_without_spaces() {
     let raw = "ab.Cd".repeat(2 * 1024 * 1024);
-    let started = Instant::now();
-    let r = run(raw.as_bytes(), ContentType::Text);
-    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
+    let r = run_metered("no spaces", raw.as_bytes(), ContentType::Text);
     assert!(r.is_ok(), "{r:?}");
 }
 
@@ -91,10 +122,15 @@ fn deeply_nested_html() {
         "<div>".repeat(n),
         "</div>".repeat(n)
     );
-    let started = Instant::now();
-    let a = run(page.as_bytes(), ContentType::Auto).expect("text inside deep nesting");
-    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
+    let a = run_metered("nested divs", page.as_bytes(), ContentType::Auto).expect("text inside deep nesting");
     assert!(a.body().contains("a short paragraph of real text"));
+    assert_linear("nested divs", ContentType::Html, 20_000, |n| {
+        format!(
+            "{}<p>Deep inside the markup a short paragraph survives.</p>{}",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        )
+    });
 }
 
 #[test]
@@ -113,9 +149,13 @@ fn deeply_nested_unclosed_and_mixed_tags() {
             "{}Some words at the bottom of a very deep tree of elements.",
             unit.repeat(n / 2)
         );
-        let started = Instant::now();
-        let r = run(page.as_bytes(), ContentType::Html);
-        assert!(started.elapsed() < BUDGET, "{unit}: took {:?}", started.elapsed());
+        let r = run_metered(unit, page.as_bytes(), ContentType::Html);
+        assert_linear(unit, ContentType::Html, 10_000, |n| {
+            format!(
+                "{}Some words at the bottom of a very deep tree of elements.",
+                unit.repeat(n)
+            )
+        });
         // Text that sits entirely inside links may be judged navigation: NoText is fine.
         assert!(r.is_ok() || matches!(r, Err(ParseError::NoText)), "{unit}: {r:?}");
     }
@@ -182,8 +222,48 @@ fn huge_html_page() {
         ));
     }
     page.push_str("</article></body></html>");
-    let started = Instant::now();
-    let a = run(page.as_bytes(), ContentType::Auto).expect("big page parses");
-    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
+    let a = run_metered("huge page", page.as_bytes(), ContentType::Auto).expect("big page parses");
     assert!(a.paragraphs.len() > 50_000);
+}
+
+/// One element with many unique attributes, as the tokenizer's duplicate check saw
+/// them (quadratic before `nesting::MAX_ATTRIBUTES`), and entity-heavy values.
+#[test]
+fn attribute_and_entity_heavy_elements() {
+    let element = |n: usize| {
+        let attrs: String = (0..n)
+            .map(|i| format!(" data-a{i}=\"v&amp;{i}&#x41;\""))
+            .collect();
+        format!("<html><body><p{attrs}>Officials in the harbour town said trade rose sharply over the quarter.</p></body></html>")
+    };
+    let page = element(80_000);
+    let a = run_metered("80,000 attributes", page.as_bytes(), ContentType::Html).expect("text survives");
+    assert!(a.body().contains("trade rose sharply"));
+    assert_linear("attributes", ContentType::Html, 20_000, element);
+}
+
+/// The per-article work budget: tags held just under the depth cap make the tree builder
+/// scan ~255 open elements each (85 units per byte of `<p>`), over the budget of
+/// `work::UNITS_PER_BYTE`. The page is refused with a `content` error after the linear
+/// tag scan, before html5ever runs, instead of being parsed at that cost.
+#[test]
+fn markup_over_the_work_budget_is_refused_before_the_tree_is_built() {
+    let page = format!("{}{}", "<div>".repeat(255), "<p>".repeat(200_000));
+    let (result, units) = work::measure(|| run(page.as_bytes(), ContentType::Html));
+    match result {
+        Err(e @ ParseError::TooComplex { .. }) => {
+            assert_eq!(e.field(), "content");
+            assert!(e.to_string().contains("too costly"), "{e}");
+        }
+        other => panic!("want TooComplex, got {other:?}"),
+    }
+    // Decoding and the tag scan only: no DOM nodes were visited.
+    let scan_only = page.len() as u64 * 2 + 255 * 255 + 200_000 * 255;
+    assert!(
+        units <= scan_only,
+        "{units} units spent, the scan alone is {scan_only}"
+    );
+    // An ordinary page of the same size is well within the budget.
+    let fine = "<p>Harbour officials said the berth would open next spring.</p>".repeat(10_000);
+    assert!(run_metered("ordinary page", fine.as_bytes(), ContentType::Html).is_ok());
 }

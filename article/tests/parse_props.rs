@@ -1,10 +1,9 @@
 //! Property tests: `parse` is total (never panics on any bytes), deterministic, and its
 //! records are internally consistent; and its work grows linearly with input size,
-//! checked both by counting allocated bytes (exact) and by wall time (loose).
+//! checked by counting allocated bytes and the parser's own work units, never by time.
 
 use proptest::prelude::*;
-use sectorwire_article::parse::{parse, ContentType, Hints, ParsedArticle};
-use std::time::{Duration, Instant};
+use sectorwire_article::parse::{parse, work, ContentType, Hints, ParsedArticle};
 
 fn check_invariants(a: &ParsedArticle) {
     assert!(!a.paragraphs.is_empty(), "Ok records have text");
@@ -97,18 +96,6 @@ proptest! {
 
 /// Builds a document of roughly the given size in bytes.
 type Generator = Box<dyn Fn(usize) -> String>;
-
-/// Best of a few runs, so a scheduler hiccup on a shared machine does not count.
-fn best_time(raw: &[u8], ct: ContentType) -> Duration {
-    (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            let _ = parse(raw, ct, &Hints::default());
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
 
 /// Input shapes that stress different code paths, each built to roughly `n` bytes.
 fn shapes() -> Vec<(&'static str, ContentType, Generator)> {
@@ -263,23 +250,22 @@ fn allocation_is_linear() {
     }
 }
 
-/// Growing the input 16x must grow the wall time far less than 256x (what a quadratic
-/// path would show). Timing is noisy on a shared machine, so this bound is generous
-/// (48x plus 0.5 s) and only catches gross regressions; `allocation_is_linear` is the
-/// precise check.
+/// Growing the input 16x must grow the parser's counted work (`parse::work`) about 16x,
+/// not the 256x a quadratic path shows: deterministic, where a wall-clock bound had to be
+/// loose enough for a busy machine to catch only gross regressions.
 #[test]
-fn parse_time_is_linear() {
+fn parse_work_is_linear() {
     let small = 16 * 1024;
     let factor = 16;
     for (name, ct, make) in shapes() {
         let a = make(small);
         let b = make(small * factor);
-        let ta = best_time(a.as_bytes(), ct);
-        let tb = best_time(b.as_bytes(), ct);
-        let limit = ta * (factor as u32 * 3) + Duration::from_millis(500);
+        let (_, wa) = work::measure(|| parse(a.as_bytes(), ct, &Hints::default()));
+        let (_, wb) = work::measure(|| parse(b.as_bytes(), ct, &Hints::default()));
+        let limit = wa * factor as u64 * 5 / 4 + 64 * 1024;
         assert!(
-            tb <= limit,
-            "{name}: {} bytes took {ta:?}, {} bytes took {tb:?} (limit {limit:?})",
+            wb <= limit,
+            "{name}: {} bytes cost {wa} units, {} bytes cost {wb} (limit {limit})",
             a.len(),
             b.len()
         );

@@ -30,17 +30,34 @@ pub struct ChildService {
 impl ChildService {
     /// Starts an ingest service over `dir`.
     pub fn ingest(dir: &Path) -> anyhow::Result<Self> {
-        Self::spawn("ingest", dir, None)
+        Self::spawn("ingest", dir, None, &[])
     }
 
     /// Starts a query replica over `dir` following the ingest service at `follow`.
     pub fn query(dir: &Path, follow: SocketAddr) -> anyhow::Result<Self> {
-        Self::spawn("query", dir, Some(follow))
+        Self::spawn("query", dir, Some(follow), &[])
     }
 
-    fn spawn(role: &str, dir: &Path, follow: Option<SocketAddr>) -> anyhow::Result<Self> {
+    /// Starts an ingest service over `dir` with configuration from `env`
+    /// (the service's own `SECTORWIRE_*` variables, as its `--help` lists).
+    pub fn ingest_with(dir: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        Self::spawn("ingest", dir, None, env)
+    }
+
+    /// Starts a query replica with configuration from `env`, as [`Self::ingest_with`].
+    pub fn query_with(dir: &Path, follow: SocketAddr, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        Self::spawn("query", dir, Some(follow), env)
+    }
+
+    fn spawn(
+        role: &str,
+        dir: &Path,
+        follow: Option<SocketAddr>,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating the bench executable")?;
         let mut command = Command::new(exe);
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         command
             .env(ROLE_VAR, role)
             .env(DIR_VAR, dir)
@@ -92,14 +109,28 @@ impl ChildService {
 
     /// Peak resident memory of the child so far, in bytes (`VmHWM`).
     pub fn peak_rss(&self) -> anyhow::Result<u64> {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// Resident memory of the child now, in bytes (`VmRSS`).
+    pub fn rss(&self) -> anyhow::Result<u64> {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// Whether the child is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn status_bytes(&self, field: &str) -> anyhow::Result<u64> {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map(|kib| kib * 1024)
-            .with_context(|| format!("no VmHWM in {path}"))
+            .with_context(|| format!("no {field} in {path}"))
     }
 
     /// Asks the service to stop, and waits for it to flush and exit.
@@ -167,26 +198,31 @@ fn run_child(role: &str) -> anyhow::Result<()> {
         });
         println!("{READY}{addr}");
         match role {
-            "ingest" => sectorwire_ingest::serve(
-                sectorwire_ingest::IngestConfig::new(addr, dir),
-                listener,
-                shutdown,
-            )
-            .await
-            .map_err(anyhow::Error::from),
+            "ingest" => {
+                let mut config: sectorwire_ingest::IngestConfig = from_env()?;
+                (config.listen, config.data_dir) = (addr, dir);
+                sectorwire_ingest::serve(config, listener, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
             "query" => {
-                let follow = std::env::var(FOLLOW_VAR).context("ingest address")?;
-                sectorwire_query::serve(
-                    sectorwire_query::QueryConfig::new(addr, dir, follow),
-                    listener,
-                    shutdown,
-                )
-                .await
-                .map_err(anyhow::Error::from)
+                let mut config: sectorwire_query::QueryConfig = from_env()?;
+                (config.listen, config.data_dir) = (addr, dir);
+                config.ingest_addr = std::env::var(FOLLOW_VAR).context("ingest address")?;
+                sectorwire_query::serve(config, listener, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
             }
             other => anyhow::bail!("unknown role {other}"),
         }
     })
+}
+
+/// A service configuration read as the service binaries read it with no
+/// flags: each field from its `SECTORWIRE_*` variable, else its default.
+fn from_env<T: clap::Args + clap::FromArgMatches>() -> anyhow::Result<T> {
+    let matches = T::augment_args(clap::Command::new("child")).try_get_matches_from(["child"])?;
+    Ok(T::from_arg_matches(&matches)?)
 }
 
 /// CPU time (user + system, all threads) this process has used so far.

@@ -609,6 +609,10 @@ pub async fn serve_store(
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), head = store.head(), log_id = %store.log_id(), security = serving.describe(), "ingest service listening");
     let result = serving
         .builder(crate::telemetry::rpc_layer())
+        .layer(sectorwire_proto::status::ShedLayer::new(
+            serving.concurrency(),
+            admission::RETRY_AFTER,
+        ))
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)

@@ -220,6 +220,84 @@ fn remap_headers(headers: &mut http::HeaderMap) {
     }
 }
 
+/// Tower layer that sheds calls past `max_in_flight` in flight across every
+/// connection, at once, with RESOURCE_EXHAUSTED and a `RetryInfo` delay.
+/// tonic's own per-connection limit answers an overloaded connection with a
+/// bare RESOURCE_EXHAUSTED (no retry hint) from outside the services, where
+/// no layer of ours can amend it; with this cap at or under that limit, a
+/// call is shed here first. A call holds its slot until its response
+/// headers are sent (the whole call, for unary ones).
+#[derive(Debug, Clone)]
+pub struct ShedLayer {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    retry_after: Duration,
+}
+
+impl ShedLayer {
+    /// A cap of `max_in_flight` calls (at least 1); shed calls are told to
+    /// retry after `retry_after`.
+    pub fn new(max_in_flight: usize, retry_after: Duration) -> Self {
+        ShedLayer {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1))),
+            retry_after,
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for ShedLayer {
+    type Service = Shed<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Shed {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`ShedLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct Shed<S> {
+    inner: S,
+    layer: ShedLayer,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for Shed<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+    RB: Default + Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<RB>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        match self.layer.slots.clone().try_acquire_owned() {
+            Ok(slot) => {
+                let response = self.inner.call(request);
+                Box::pin(async move {
+                    let response = response.await;
+                    drop(slot);
+                    response
+                })
+            }
+            Err(_) => {
+                let status = overloaded(
+                    "too many calls in progress; retry after the delay given",
+                    self.layer.retry_after,
+                );
+                Box::pin(std::future::ready(Ok(status.into_http())))
+            }
+        }
+    }
+}
+
 /// The bare article id named by `raw` (an id or `articles/{id}`), or
 /// INVALID_ARGUMENT naming `field`: both services take ids the same way.
 pub fn article_id(raw: &str, field: &str) -> Result<String, Status> {
@@ -236,6 +314,52 @@ pub fn article_id(raw: &str, field: &str) -> Result<String, Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past the cap, a call is answered at once with RESOURCE_EXHAUSTED and a
+    /// retry delay; once a call ends, its slot serves the next one.
+    #[tokio::test]
+    async fn shed_layer_sheds_past_the_cap_with_a_retry_hint() {
+        use tower::{Layer, Service, ServiceExt};
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        let held = std::sync::Arc::new(tokio::sync::Mutex::new(Some(held)));
+        let inner = tower::service_fn(move |_: http::Request<()>| {
+            let held = held.clone();
+            async move {
+                if let Some(wait) = held.lock().await.take() {
+                    let _ = wait.await;
+                }
+                Ok::<_, std::convert::Infallible>(http::Response::new(String::from("served")))
+            }
+        });
+        let mut service = ShedLayer::new(1, Duration::from_millis(250)).layer(inner);
+        let first = service.ready().await.expect("ready").call(http::Request::new(()));
+        let first = tokio::spawn(first);
+        tokio::task::yield_now().await;
+        let shed = service
+            .ready()
+            .await
+            .expect("ready")
+            .call(http::Request::new(()))
+            .await
+            .expect("answered");
+        let status = Status::from_header_map(shed.headers()).expect("a trailers-only status");
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            status.get_details_retry_info().and_then(|r| r.retry_delay),
+            Some(Duration::from_millis(250))
+        );
+        release.send(()).expect("first call waiting");
+        let first = first.await.expect("joined").expect("served");
+        assert_eq!(first.body(), "served");
+        let next = service
+            .ready()
+            .await
+            .expect("ready")
+            .call(http::Request::new(()))
+            .await
+            .expect("served");
+        assert_eq!(next.body(), "served", "the slot was released");
+    }
 
     #[test]
     fn clip_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {

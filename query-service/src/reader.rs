@@ -36,6 +36,10 @@ use crate::{pair, timeline, view};
 const MAX_PAIR_ARTICLES: usize = 5000;
 /// Articles fetched per step of a watch stream.
 const WATCH_STEP: usize = 256;
+/// Encoded bytes of articles one watch step loads at most (one larger
+/// article still goes alone): a stalled watcher holds one step beside its
+/// outbox, and 256 records of up to 4 MiB each made that a gigabyte.
+pub const WATCH_STEP_BYTES: usize = 1024 * 1024;
 
 /// A bounded share of the blocking pool: at most `permits` calls run at
 /// once, at most `max_waiting` more wait; beyond that calls are shed.
@@ -412,27 +416,7 @@ impl Reader {
             let step_filter = filter.clone();
             let step = self
                 .heavy
-                .run(move || {
-                    let page =
-                        model
-                            .index()
-                            .list(&step_filter, ListOrder::IngestedAsc, Some(after), WATCH_STEP)?;
-                    let mut items = Vec::with_capacity(page.len());
-                    let full = page.len() == WATCH_STEP;
-                    let mut last = after;
-                    for (sequence, id) in page {
-                        if let Some(article) = model.get(&id)? {
-                            if article.sequence == sequence {
-                                items.push(WatchArticlesResponse {
-                                    article: Some(article),
-                                    sequence,
-                                });
-                            }
-                        }
-                        last = sequence;
-                    }
-                    Ok((items, last, full))
-                })
+                .run(move || watch_step(&model, &step_filter, after, WATCH_STEP_BYTES))
                 .await;
             let (items, last, full) = match step {
                 Ok(step) => step,
@@ -466,6 +450,41 @@ impl Reader {
             }
         }
     }
+}
+
+/// One step of a watch stream: the articles matching `filter` applied after
+/// `after`, in log order, up to [`WATCH_STEP`] of them and `max_bytes` of
+/// encoded records (at least one). Returns them, the sequence to continue
+/// after, and whether more may follow at once.
+pub fn watch_step(
+    model: &ReadModel,
+    filter: &Filter,
+    after: u64,
+    max_bytes: usize,
+) -> Result<(Vec<WatchArticlesResponse>, u64, bool), QueryError> {
+    let page = model
+        .index()
+        .list(filter, ListOrder::IngestedAsc, Some(after), WATCH_STEP)?;
+    let mut full = page.len() == WATCH_STEP;
+    let mut items = Vec::with_capacity(page.len());
+    let (mut last, mut bytes) = (after, 0usize);
+    for (sequence, id) in page {
+        if bytes >= max_bytes {
+            full = true;
+            break;
+        }
+        if let Some(article) = model.get(&id)? {
+            if article.sequence == sequence {
+                bytes += article.encoded_len();
+                items.push(WatchArticlesResponse {
+                    article: Some(article),
+                    sequence,
+                });
+            }
+        }
+        last = sequence;
+    }
+    Ok((items, last, full))
 }
 
 /// Per-sector timelines. A sector filter selects articles, and an article
@@ -505,4 +524,60 @@ fn series(
         out.push(fold(sector.clone(), &days));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sectorwire_proto::article::{ChangeEvent, ChangeKind};
+
+    fn event(sequence: u64, body_bytes: usize) -> ChangeEvent {
+        let article = Article {
+            id: format!("a{sequence}"),
+            title: format!("Article {sequence}"),
+            body: "w".repeat(body_bytes),
+            sequence,
+            ..Default::default()
+        };
+        ChangeEvent {
+            sequence,
+            kind: ChangeKind::Upsert as i32,
+            article_id: article.id.clone(),
+            article: Some(article),
+            ..Default::default()
+        }
+    }
+
+    /// A step stops loading once it holds `max_bytes` of records, and the
+    /// next step goes on from there: a stalled watcher no longer holds up to
+    /// 256 records (a gigabyte of 4 MiB ones) beside its outbox.
+    #[test]
+    fn watch_steps_are_bounded_in_bytes_and_lose_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let model = ReadModel::open(dir.path()).expect("model");
+        let events: Vec<ChangeEvent> = (1..=10).map(|s| event(s, 300_000)).collect();
+        model.apply(&events).expect("applied");
+        let filter = Filter::default();
+        let (mut after, mut seen, mut steps) = (0, Vec::new(), 0);
+        loop {
+            let (items, last, full) = watch_step(&model, &filter, after, 1024 * 1024).expect("step");
+            let bytes: usize = items
+                .iter()
+                .map(|i| i.article.as_ref().map_or(0, Message::encoded_len))
+                .sum();
+            assert!(items.len() <= 4, "{} records in one step", items.len());
+            assert!(bytes < 1024 * 1024 + 310_000, "{bytes} bytes in one step");
+            seen.extend(items.iter().map(|i| i.sequence));
+            after = last;
+            steps += 1;
+            if !full {
+                break;
+            }
+        }
+        assert_eq!(seen, (1..=10).collect::<Vec<u64>>());
+        assert!(steps >= 3, "{steps} steps");
+        // A record larger than the budget still goes, alone.
+        let (items, _, _) = watch_step(&model, &filter, 0, 1).expect("step");
+        assert_eq!(items.len(), 1);
+    }
 }

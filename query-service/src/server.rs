@@ -520,6 +520,10 @@ pub async fn serve(
     tracing::info!(addr = %local, data_dir = %config.data_dir.display(), applied = model.applied(), follow = %config.ingest_addr, security = serving.describe(), "query service listening");
     let result = serving
         .builder(crate::telemetry::rpc_layer())
+        .layer(sectorwire_proto::status::ShedLayer::new(
+            serving.concurrency(),
+            Duration::from_millis(100),
+        ))
         .layer(sectorwire_proto::status::TransportStatusLayer)
         .add_service(health_service)
         .add_service(reflection)

@@ -44,7 +44,9 @@ pub trait PortFlags: Clone + std::fmt::Debug + Send + Sync + 'static {
 /// Connection limits and security of one server.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs<P: PortFlags> {
-    /// Concurrent requests per connection before shedding.
+    /// Calls in progress, across all connections, before new ones are shed
+    /// with RESOURCE_EXHAUSTED and a retry hint (each connection is also held
+    /// to this many).
     #[arg(long = P::CONCURRENCY, env = P::CONCURRENCY_ENV, default_value_t = P::DEFAULT_CONCURRENCY)]
     pub max_concurrent_requests: usize,
     /// Connections open at once; past it new ones are closed on accept
@@ -184,6 +186,12 @@ impl Serving {
             .max_connection_age(self.max_connection_age)
             .layer(outer)
             .layer(self.auth.clone())
+    }
+
+    /// The cap on calls in progress across all connections (the services'
+    /// `ShedLayer`).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// The connections `listener` accepts, under the limits and with TLS

@@ -189,6 +189,7 @@ fn flatten(doc: &Html, markup: Markup) -> Flat {
     let mut link_depth = 0usize;
 
     for edge in doc.tree.root().traverse() {
+        super::work::charge(1);
         match edge {
             ego_tree::iter::Edge::Open(node) => {
                 if skip.is_some() {
@@ -344,6 +345,7 @@ fn text_volume(doc: &Html) -> (HashMap<NodeId, usize>, usize) {
     let mut skip: Option<NodeId> = None;
     let mut total = 0usize;
     for edge in doc.tree.root().traverse() {
+        super::work::charge(1);
         match edge {
             ego_tree::iter::Edge::Open(node) => {
                 if skip.is_some() {

@@ -18,6 +18,10 @@ const MAX_JSON_LD_BYTES: usize = 512 * 1024;
 /// `when_short` when the main body is short enough to lose to it.
 pub(crate) fn extract(input: &str, always_fallback: bool, when_short: bool) -> Draft {
     let limited = nesting::limit_markup(input);
+    if super::work::exhausted() {
+        // Over the article's budget already: the caller refuses it.
+        return Draft::default();
+    }
     let doc = Html::parse_document(&limited);
     let meta = Meta::read(&doc);
     let mut draft = Draft {

@@ -20,6 +20,7 @@ mod outlet;
 mod plain;
 mod signals;
 mod sniff;
+pub mod work;
 
 use draft::Draft;
 
@@ -154,6 +155,15 @@ pub enum ParseError {
     /// Only page furniture.
     #[error("no article text is left after removing page furniture")]
     NoText,
+    /// The document would cost more parser work than its size allows
+    /// ([`work::budget`]): markup built to make parsing slow.
+    #[error("content is too costly to parse: its markup needs over {budget} units of work (at most {per_byte} per byte)")]
+    TooComplex {
+        /// Units the document was granted.
+        budget: u64,
+        /// Units granted per byte of input.
+        per_byte: u64,
+    },
     /// Over [`MAX_INPUT_BYTES`].
     #[error("content is {len} bytes, over the limit of {max} bytes")]
     TooLarge {
@@ -169,9 +179,11 @@ impl ParseError {
     pub fn field(&self) -> &'static str {
         // Exhaustive on purpose: a new variant must decide which field it blames.
         match self {
-            ParseError::Empty | ParseError::Binary | ParseError::NoText | ParseError::TooLarge { .. } => {
-                "content"
-            }
+            ParseError::Empty
+            | ParseError::Binary
+            | ParseError::NoText
+            | ParseError::TooLarge { .. }
+            | ParseError::TooComplex { .. } => "content",
         }
     }
 }
@@ -269,6 +281,7 @@ pub fn parse_as_with(
             max: MAX_INPUT_BYTES,
         });
     }
+    let budget = work::Budget::start(raw.len());
     let decoded = normalize::decode(raw)?;
     if decoded.trim().is_empty() {
         return Err(ParseError::Empty);
@@ -287,6 +300,12 @@ pub fn parse_as_with(
     } else {
         plain::extract(&decoded)
     };
+    if work::exhausted() {
+        return Err(ParseError::TooComplex {
+            budget: budget.units,
+            per_byte: work::UNITS_PER_BYTE,
+        });
+    }
     let mut read_as = if is_html { ReadAs::Html } else { ReadAs::Text };
     let mut method = if is_html && opts.fallback_only {
         Extraction::HtmlFallback
@@ -321,6 +340,12 @@ pub fn parse_as_with(
         }
         other => other,
     };
+    if work::exhausted() {
+        return Err(ParseError::TooComplex {
+            budget: budget.units,
+            per_byte: work::UNITS_PER_BYTE,
+        });
+    }
     parsed.map(|parsed| (parsed, read_as))
 }
 

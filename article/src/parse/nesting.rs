@@ -13,6 +13,8 @@
 
 use std::borrow::Cow;
 
+use super::work;
+
 /// Far deeper than any page layout, shallow enough to bound the tree builder's scans.
 pub(crate) const MAX_DEPTH: usize = 256;
 
@@ -56,6 +58,9 @@ pub fn limit_markup(html: &str) -> Cow<'_, str> {
 /// minus over-deep tags and excess attributes. Returns whether anything is cut.
 fn scan(html: &str, mut out: Option<&mut String>) -> bool {
     let bytes = html.as_bytes();
+    if out.is_none() {
+        work::charge(bytes.len());
+    }
     let mut depth = 0usize;
     let mut too_deep = false;
     let mut suppressed = 0usize;
@@ -81,7 +86,14 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
                     }
                 }
                 if !drop_tag {
-                    if let Some(cut) = attribute_cut(bytes, tag.name_end, tag.end) {
+                    let (kept, cut) = attribute_cut(bytes, tag.name_end, tag.end);
+                    if out.is_none() {
+                        // For the tag as html5ever will see it: the tree builder's scan
+                        // of the open elements, and the tokenizer's comparison of each
+                        // attribute's name with those before it.
+                        work::charge(depth + kept * kept / 2);
+                    }
+                    if let Some(cut) = cut {
                         too_deep = true;
                         if let Some(o) = out.as_deref_mut() {
                             o.push_str(&html[copied..cut]);
@@ -209,10 +221,11 @@ fn read_tag(bytes: &[u8], start: usize) -> Option<Tag> {
     })
 }
 
-/// Where the attribute past [`MAX_ATTRIBUTES`] starts in the tag whose name ends at `i`
-/// and which ends at `end`, or `None` when the tag has no more than that. Reads each byte
-/// of the tag once; the position is right after an ASCII delimiter, so a char boundary.
-fn attribute_cut(bytes: &[u8], mut i: usize, end: usize) -> Option<usize> {
+/// How many attributes of the tag whose name ends at `i` and which ends at `end` are
+/// kept, and where the attribute past [`MAX_ATTRIBUTES`] starts (`None` when the tag has
+/// no more than that). Reads each byte of the tag once; the position is right after an
+/// ASCII delimiter, so a char boundary.
+fn attribute_cut(bytes: &[u8], mut i: usize, end: usize) -> (usize, Option<usize>) {
     let limit = if end > 0 && bytes.get(end - 1) == Some(&b'>') {
         end - 1
     } else {
@@ -224,11 +237,11 @@ fn attribute_cut(bytes: &[u8], mut i: usize, end: usize) -> Option<usize> {
             i += 1;
         }
         if i >= limit {
-            return None;
+            return (count, None);
         }
         count += 1;
         if count > MAX_ATTRIBUTES {
-            return Some(i);
+            return (MAX_ATTRIBUTES, Some(i));
         }
         // The name, then an optional `= value`.
         while i < limit && !bytes[i].is_ascii_whitespace() && bytes[i] != b'=' && bytes[i] != b'/' {

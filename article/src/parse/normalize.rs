@@ -16,6 +16,7 @@ const SNIFF_BYTES: usize = 64 * 1024;
 /// undeclared, UTF-8 with the odd bad byte replaced when that is what the bytes mostly are,
 /// else the legacy encoding a statistical sniff (chardetng) finds likeliest.
 pub(crate) fn decode(raw: &[u8]) -> Result<String, ParseError> {
+    super::work::charge(raw.len());
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }

@@ -32,6 +32,7 @@ const MAX_SUBTITLE_CHARS: usize = 320;
 const MAX_META_LINE_CHARS: usize = 200;
 
 pub(crate) fn extract(input: &str) -> Draft {
+    super::work::charge(input.len());
     let input = normalize::decode_entities(input);
     let raw_lines: Vec<&str> = normalize::lines(&input).collect();
     // Indentation marks paragraph starts in wire copy; remember it before normalising.

@@ -324,5 +324,6 @@ fn error_name(e: &ParseError) -> &'static str {
         ParseError::Binary => "Binary",
         ParseError::NoText => "NoText",
         ParseError::TooLarge { .. } => "TooLarge",
+        ParseError::TooComplex { .. } => "TooComplex",
     }
 }
