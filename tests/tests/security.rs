@@ -371,10 +371,11 @@ enum Needs {
 }
 
 fn needs(path: &str) -> Needs {
-    const WRITES: [&str; 3] = [
+    const WRITES: [&str; 4] = [
         "/sectorwire.ingest.v1.IngestService/IngestArticle",
         "/sectorwire.ingest.v1.IngestService/IngestArticles",
         "/sectorwire.ingest.v1.IngestService/DeleteArticle",
+        "/sectorwire.ingest.v1.IngestAdminService/CreateBackup",
     ];
     if path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.") {
         Needs::Nothing

@@ -63,6 +63,7 @@ fn article(i: u64, title: &str, body: &str, sector: &str, countries: [&str; 2]) 
             a: countries[0].into(),
             b: countries[1].into(),
             weight: 1.0,
+            ..Default::default()
         }],
         ..Default::default()
     }
