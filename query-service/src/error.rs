@@ -33,6 +33,12 @@ pub enum QueryError {
         /// What the caller asked for.
         wanted: u64,
     },
+    /// The replica stopped following because the ingest service serves
+    /// another change log: a writer's `min_sequence` names a position in a
+    /// log this replica does not hold, so waiting for it would compare
+    /// sequences of two logs.
+    #[error("this replica stopped following the ingest service and cannot honour min_sequence: {0}")]
+    OtherLog(String),
     /// Too many expensive reads are queued already.
     #[error("too many {0} requests in progress; retry shortly")]
     Overloaded(&'static str),
@@ -91,7 +97,13 @@ impl From<QueryError> for Status {
                 sectorwire_proto::status::invalid_argument(message, &violations)
             }
             QueryError::NotFound(_) => Status::not_found(error.to_string()),
-            QueryError::Behind { .. } | QueryError::ShuttingDown => Status::unavailable(error.to_string()),
+            // UNAVAILABLE: another replica (or this one once rebuilt) can answer.
+            QueryError::Behind { .. } | QueryError::ShuttingDown | QueryError::OtherLog(_) => {
+                Status::unavailable(sectorwire_proto::status::clip(
+                    &error.to_string(),
+                    sectorwire_proto::status::MAX_MESSAGE,
+                ))
+            }
             QueryError::Overloaded(_) => {
                 sectorwire_proto::status::overloaded(error.to_string(), std::time::Duration::from_millis(100))
             }

@@ -215,6 +215,11 @@ impl Query {
         consistency: Option<&Consistency>,
     ) -> Result<u64, QueryError> {
         let wanted = consistency.map_or(0, |c| c.min_sequence);
+        if wanted > 0 {
+            if let Some(reason) = self.follow.stopped_reason() {
+                return Err(QueryError::OtherLog(reason));
+            }
+        }
         let wait = deadline_of(request).unwrap_or(DEFAULT_CONSISTENCY_WAIT);
         self.reader.wait_for(wanted, wait).await
     }

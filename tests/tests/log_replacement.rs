@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 use sectorwire_proto::ingest::{ContentType, GetIngestStatsRequest, IngestArticleRequest, SubscribeRequest};
-use sectorwire_proto::query::{BatchGetArticlesRequest, GetQueryStatsRequest, QueryStats};
+use sectorwire_proto::query::{
+    BatchGetArticlesRequest, Consistency, GetArticleRequest, GetQueryStatsRequest, QueryStats,
+};
 use sectorwire_query::server::FOLLOWER_HEALTH;
 use sectorwire_tests::*;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -174,6 +176,17 @@ async fn a_replaced_log_stops_the_replica_or_rebuilds_it() {
         served(replica.addr, &new_ids).await.is_empty(),
         "no article of the new log"
     );
+    // A writer's sequence belongs to the new log: the stopped replica must not
+    // read it as a position in its own (old_head may well be past it).
+    let behind = query_client(replica.addr)
+        .await
+        .get_article(GetArticleRequest {
+            id: old_ids.iter().next().cloned().unwrap_or_default(),
+            consistency: Some(Consistency { min_sequence: 1 }),
+        })
+        .await
+        .expect_err("min_sequence on a stopped replica");
+    assert_eq!(behind.code(), tonic::Code::Unavailable, "{behind:?}");
 
     // A restart does not forget which log the model holds.
     replica.stop().await;
