@@ -30,8 +30,36 @@ where
     let errors = Arc::new(AtomicU64::new(0));
     let total = ((rate as f64) * seconds).round().max(1.0) as u64;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let runtime = tokio::runtime::Handle::current();
     let (h, e) = (histogram.clone(), errors.clone());
+    pace(total, interval, make, move |ok, latency| {
+        if !ok {
+            e.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut h) = h.lock() {
+            let _ = h.record((latency.as_micros() as u64).max(1));
+        }
+    })
+    .await?;
+    let h = histogram
+        .lock()
+        .map_err(|_| anyhow::anyhow!("histogram poisoned"))?
+        .clone();
+    Ok((h, errors.load(Ordering::Relaxed)))
+}
+
+/// The pacer every open-loop generator shares: sends `make(i)` for `i` in
+/// `0..total`, the i-th scheduled at `i * interval` from now, and hands each
+/// answer with its latency (from the scheduled start, or from when it left
+/// if it left early) to `record`. Returns once every request has answered.
+pub async fn pace<F, Fut, R>(total: u64, interval: Duration, make: F, record: R) -> anyhow::Result<()>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send,
+    R: Fn(Fut::Output, Duration) + Send + Sync + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    let record = Arc::new(record);
     let pacer = std::thread::spawn(move || {
         let start = Instant::now();
         let mut tasks = Vec::new();
@@ -56,21 +84,15 @@ where
             if due.is_empty() {
                 continue;
             }
-            let (histogram, errors) = (h.clone(), e.clone());
+            let record = record.clone();
             tasks.push(runtime.spawn(async move {
                 let mut set = tokio::task::JoinSet::new();
                 for (scheduled, request) in due {
-                    let (histogram, errors) = (histogram.clone(), errors.clone());
+                    let record = record.clone();
                     set.spawn(async move {
                         let from = scheduled.min(Instant::now());
-                        let ok = request.await;
-                        let micros = from.elapsed().as_micros() as u64;
-                        if !ok {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        if let Ok(mut h) = histogram.lock() {
-                            let _ = h.record(micros.max(1));
-                        }
+                        let answer = request.await;
+                        record(answer, from.elapsed());
                     });
                 }
                 while set.join_next().await.is_some() {}
@@ -84,9 +106,5 @@ where
     for t in tasks {
         t.await?;
     }
-    let h = histogram
-        .lock()
-        .map_err(|_| anyhow::anyhow!("histogram poisoned"))?
-        .clone();
-    Ok((h, errors.load(Ordering::Relaxed)))
+    Ok(())
 }

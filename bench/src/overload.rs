@@ -106,13 +106,9 @@ pub fn ms(h: &Histogram<u64>, quantile: f64) -> f64 {
     h.value_at_quantile(quantile) as f64 / 1000.0
 }
 
-/// Dispatch granularity of the open-loop generator.
-const TICK: Duration = Duration::from_millis(1);
-
 /// Sends `make(i)` at `rate` per second for `duration`, whatever the
-/// answers, and tallies the outcomes. A dedicated thread paces the requests
-/// and hands each millisecond's worth to the runtime as one task, so the
-/// generator's own scheduling stays out of the figures.
+/// answers, and tallies the outcomes, paced by [`crate::open_loop::pace`]
+/// (the same generator `query_bench` and `peers` use).
 pub async fn open_loop<F, Fut>(rate: f64, duration: Duration, make: F) -> anyhow::Result<Tally>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
@@ -121,52 +117,13 @@ where
     let tally = Arc::new(Mutex::new(Tally::new()));
     let total = (rate * duration.as_secs_f64()).ceil().max(1.0) as u64;
     let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
-    let runtime = tokio::runtime::Handle::current();
     let shared = tally.clone();
-    let pacer = std::thread::spawn(move || {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        let mut next = 0u64;
-        let mut tick_end = start;
-        while next < total {
-            tick_end += TICK;
-            if let Some(wait) = tick_end.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let mut due = Vec::new();
-            while next < total {
-                let scheduled = start + interval.mul_f64(next as f64);
-                if scheduled > tick_end + TICK {
-                    break;
-                }
-                due.push((scheduled, make(next)));
-                next += 1;
-            }
-            let tally = shared.clone();
-            tasks.push(runtime.spawn(async move {
-                let mut set = tokio::task::JoinSet::new();
-                for (scheduled, request) in due {
-                    let tally = tally.clone();
-                    set.spawn(async move {
-                        let from = scheduled.min(Instant::now());
-                        let outcome = request.await;
-                        let latency = from.elapsed();
-                        if let Ok(mut t) = tally.lock() {
-                            t.record(outcome, latency);
-                        }
-                    });
-                }
-                while set.join_next().await.is_some() {}
-            }));
+    crate::open_loop::pace(total, interval, make, move |outcome, latency| {
+        if let Ok(mut t) = shared.lock() {
+            t.record(outcome, latency);
         }
-        tasks
-    });
-    let tasks = tokio::task::spawn_blocking(move || pacer.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("pacing thread panicked"))?;
-    for t in tasks {
-        t.await?;
-    }
+    })
+    .await?;
     let tally = tally
         .lock()
         .map_err(|_| anyhow::anyhow!("tally poisoned"))?
