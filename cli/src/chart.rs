@@ -22,6 +22,9 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// Axes up to this many buckets get a marker on every point.
+const MARKED_BUCKETS: usize = 48;
+
 /// Draws `series` into an SVG at `path`: x = buckets, y = articles.
 pub fn write_svg(
     path: &Path,
@@ -77,11 +80,17 @@ pub fn render_svg(title: &str, series: &[SectorSeries], bucket: TimeBucket) -> a
             .map_err(plot_error)?;
         for (i, (sector, counts)) in rows.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
+            // Markers on short axes: a one-bucket line has no length, and
+            // a few buckets read better as points joined by lines.
+            let marker = if counts.len() <= MARKED_BUCKETS { 3 } else { 0 };
             chart
-                .draw_series(LineSeries::new(
-                    counts.iter().enumerate().map(|(x, &c)| (x, c)),
-                    colour.stroke_width(2),
-                ))
+                .draw_series(
+                    LineSeries::new(
+                        counts.iter().enumerate().map(|(x, &c)| (x, c)),
+                        colour.stroke_width(2),
+                    )
+                    .point_size(marker),
+                )
                 .map_err(plot_error)?
                 .label(*sector)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], colour.filled()));

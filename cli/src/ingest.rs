@@ -1,9 +1,10 @@
 //! `sectorwire ingest`: streams articles from files, directories, stdin,
 //! gzip files and JSON Lines through one `IngestArticles` stream.
 //!
-//! Inputs are read lazily on a blocking thread into a bounded channel, so
-//! memory stays bounded by the channel and the stream's window however many
-//! articles there are. Results come back in request order, which is how
+//! Inputs are read lazily on a blocking thread into a bounded channel, and
+//! every article read holds its size in a byte budget until the service has
+//! answered it, so memory stays bounded however many articles there are and
+//! however large each is, even when the service stops reading. Results come back in request order, which is how
 //! each one is matched with its label. After the last acknowledgement the
 //! command waits (bounded) until the query service has applied the highest
 //! sequence, so `sectorwire ingest a.txt && sectorwire get ID` finds it.
@@ -24,7 +25,7 @@ use sectorwire_proto::ingest::{
 };
 use sectorwire_proto::query::{ArticleView, Consistency, ListArticlesRequest};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::commands::{ingest_client, print_json, query_client};
@@ -65,11 +66,17 @@ pub struct IngestArgs {
 const MAX_ITEM_BYTES: u64 = 24 * 1024 * 1024;
 /// Articles read ahead of the stream.
 const READ_AHEAD: usize = 64;
+/// Content bytes read and not yet answered. The count above alone would let
+/// 64 large articles (and as many more queued for the stream) pile up.
+const READ_AHEAD_BYTES: u32 = 16 * 1024 * 1024;
 
 /// One input read from disk: a request, or why it could not be made.
 struct Item {
     label: String,
     request: Result<IngestArticleRequest, String>,
+    /// The request's share of [`READ_AHEAD_BYTES`], released when it is
+    /// answered (or dropped).
+    budget: Option<OwnedSemaphorePermit>,
 }
 
 /// One line of a JSON Lines input.
@@ -169,18 +176,37 @@ fn line_request(line: &str) -> Result<IngestArticleRequest, String> {
 /// receiver is gone (the stream failed).
 struct Reader {
     tx: mpsc::Sender<Item>,
+    budget: Arc<Semaphore>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Reader {
-    fn send(&self, item: Item) -> bool {
-        self.tx.blocking_send(item).is_ok()
+    /// Hands `request` over once the budget has room for its content. A
+    /// closed budget means the stream is over: the item goes on without a
+    /// share, to be counted as never sent.
+    fn send(&self, label: String, request: Result<IngestArticleRequest, String>) -> bool {
+        let budget = match &request {
+            Ok(r) => {
+                let share = u32::try_from(r.content.len())
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, READ_AHEAD_BYTES);
+                self.runtime
+                    .block_on(self.budget.clone().acquire_many_owned(share))
+                    .ok()
+            }
+            Err(_) => None,
+        };
+        self.tx
+            .blocking_send(Item {
+                label,
+                request,
+                budget,
+            })
+            .is_ok()
     }
 
     fn fail(&self, label: String, error: impl std::fmt::Display) -> bool {
-        self.send(Item {
-            label,
-            request: Err(error.to_string()),
-        })
+        self.send(label, Err(error.to_string()))
     }
 
     fn run(&self, inputs: &[PathBuf]) {
@@ -258,15 +284,15 @@ impl Reader {
             Ok(_) if content.len() as u64 > MAX_ITEM_BYTES => {
                 self.fail(label, format!("larger than {MAX_ITEM_BYTES} bytes"))
             }
-            Ok(_) => self.send(Item {
+            Ok(_) => self.send(
                 label,
-                request: Ok(IngestArticleRequest {
+                Ok(IngestArticleRequest {
                     content,
                     content_type: content_type as i32,
                     metadata: Some(ArticleMetadata::default()),
                     return_article: false,
                 }),
-            }),
+            ),
             Err(e) => self.fail(label, format!("reading: {e}")),
         }
     }
@@ -292,10 +318,7 @@ impl Reader {
                     if text.trim().is_empty() {
                         continue;
                     }
-                    let more = self.send(Item {
-                        label: item_label,
-                        request: line_request(&text),
-                    });
+                    let more = self.send(item_label, line_request(&text));
                     if !more {
                         return false;
                     }
@@ -369,12 +392,24 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
     let mut client = ingest_client(g).await?;
     let (item_tx, mut item_rx) = mpsc::channel::<Item>(READ_AHEAD);
     let inputs = args.inputs.clone();
-    let reader = std::thread::spawn(move || Reader { tx: item_tx }.run(&inputs));
+    let budget = Arc::new(Semaphore::new(READ_AHEAD_BYTES as usize));
+    let reader = std::thread::spawn({
+        let (budget, runtime) = (budget.clone(), tokio::runtime::Handle::current());
+        move || {
+            Reader {
+                tx: item_tx,
+                budget,
+                runtime,
+            }
+            .run(&inputs)
+        }
+    });
 
     let progress = progress_bar(g.json);
     let summary = Arc::new(Mutex::new(Summary::default()));
-    // Labels of requests sent and not yet answered, oldest first.
-    let pending: Arc<Mutex<VecDeque<String>>> = Arc::default();
+    // Labels (and budget shares) of requests sent and not yet answered,
+    // oldest first.
+    let pending: Arc<Mutex<VecDeque<(String, Option<OwnedSemaphorePermit>)>>> = Arc::default();
     let (request_tx, request_rx) = mpsc::channel::<IngestArticleRequest>(READ_AHEAD);
     let dispatcher = tokio::spawn({
         let (summary, pending, progress, as_json) =
@@ -395,7 +430,7 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
                             s.bytes += request.content.len() as u64;
                         }
                         if let Ok(mut p) = pending.lock() {
-                            p.push_back(item.label);
+                            p.push_back((item.label, item.budget));
                         }
                         // A failed send leaves its label pending: counted below.
                         closed = request_tx.send(request).await.is_err();
@@ -420,7 +455,8 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
         .into_inner();
     let stream_result: anyhow::Result<()> = async {
         while let Some(item) = results.message().await.context("IngestArticles stream")? {
-            let label = pending
+            // Dropping the share lets the reader read on.
+            let (label, _share) = pending
                 .lock()
                 .ok()
                 .and_then(|mut p| p.pop_front())
@@ -463,6 +499,9 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
     }
     .await;
     progress.finish_and_clear();
+    // Nothing more will be answered: a reader waiting for budget must not
+    // wait for shares held by requests the stream left unanswered.
+    budget.close();
     if stream_result.is_ok() {
         // The request stream ended, so the dispatcher has returned and the
         // reader has nothing left to send.
@@ -474,7 +513,7 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
         // closed cleanly, e.g. after a TLS alert) must not read as success.
         let unanswered: Vec<String> = pending
             .lock()
-            .map(|mut p| p.drain(..).collect())
+            .map(|mut p| p.drain(..).map(|(label, _)| label).collect())
             .unwrap_or_default();
         if let Ok(mut s) = summary.lock() {
             s.failed += unanswered.len() as u64;

@@ -298,9 +298,44 @@ async fn global_flags_go_before_or_after_the_subcommand() {
         assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stdout).starts_with("{\"sectors\":["), "{args:?}");
     }
-    // --log-format belongs to `up` only.
+    // The write side too: --ingest-addr after the subcommand, --json before.
+    let file = s.path("g.txt");
+    write(&file, &generated_article(42));
+    let ingest_addr = s.ingest_addr();
+    let out = run_binary(
+        &[
+            "--json",
+            "ingest",
+            file.to_str().expect("path"),
+            "--ingest-addr",
+            &ingest_addr,
+            "--no-wait",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let ack: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json before the subcommand");
+    assert_eq!(ack["outcome"], "created", "{ack}");
+    // --log-format belongs to `up` only: refused elsewhere, and not offered.
     let out = s.run(&["list", "--log-format", "json"]).await;
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    for command in ["list", "ingest", "get", "pair"] {
+        let help = s.run(&[command, "--help"]).await;
+        assert_eq!(code(&help), 0);
+        assert!(
+            !text(&help.stdout).contains("--log-format"),
+            "{command}: {}",
+            text(&help.stdout)
+        );
+    }
+    let help = s.run(&["up", "--help"]).await;
+    assert!(
+        text(&help.stdout).contains("--log-format"),
+        "{}",
+        text(&help.stdout)
+    );
     s.stop().await;
 }
 
@@ -489,4 +524,701 @@ async fn up_options_before_another_subcommand_are_refused() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Runs `command` through `bash` in `dir` with the binary first on `PATH`
+/// and both addresses set, as a person would type it.
+async fn run_shell(s: &Services, dir: &Path, command: &str) -> Output {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_sectorwire"))
+        .parent()
+        .expect("binary directory")
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let child = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", command])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("SECTORWIRE_INGEST_ADDR", s.ingest_addr())
+        .env("SECTORWIRE_QUERY_ADDR", s.query_addr())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn bash");
+    tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finished within 60 s")
+        .expect("bash ran")
+}
+
+/// Runs `command` (a shell line) on a pseudo-terminal with `script`
+/// (util-linux), so stdout and stderr are terminals; returns the exit
+/// status, the lines the terminal ends up showing, and everything written
+/// (progress redraws included).
+async fn run_on_terminal(s: &Services, dir: &Path, command: &str) -> (i32, String, String) {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_sectorwire"))
+        .parent()
+        .expect("binary directory")
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let child = tokio::process::Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env("SECTORWIRE_INGEST_ADDR", s.ingest_addr())
+        .env("SECTORWIRE_QUERY_ADDR", s.query_addr())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script (util-linux) to get a terminal");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finished within 60 s")
+        .expect("script ran");
+    let raw = text(&out.stdout);
+    (code(&out), strip_terminal_codes(&raw), raw)
+}
+
+/// The lines a terminal would end up showing: `\r` returns to the start of
+/// the line, `ESC [ K` / `ESC [ 2K` clear it (how progress lines are redrawn
+/// and removed), other control sequences are dropped.
+fn strip_terminal_codes(raw: &str) -> String {
+    let mut out = String::new();
+    let mut line: Vec<char> = Vec::new();
+    let mut col = 0;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                if chars.peek() != Some(&'[') {
+                    continue;
+                }
+                chars.next();
+                let mut params = String::new();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        if c == 'K' {
+                            if params == "2" {
+                                line.clear();
+                            } else {
+                                line.truncate(col);
+                            }
+                        }
+                        break;
+                    }
+                    params.push(c);
+                }
+            }
+            '\r' => col = 0,
+            '\n' => {
+                out.extend(line.drain(..));
+                out.push('\n');
+                col = 0;
+            }
+            c => {
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.resize(col, ' ');
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    out.extend(line);
+    out
+}
+
+/// A copy of `examples/` in `dir`, so README commands run as written there.
+fn copy_examples(dir: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read examples") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name();
+            if name == "generated" || name == "__pycache__" {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                copy(&path, &to.join(&name));
+            } else {
+                std::fs::copy(&path, to.join(&name)).expect("copy");
+            }
+        }
+    }
+    copy(&examples_dir(), &dir.join("examples"));
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md")
+}
+
+/// The "Using it" section of README, up to "Scripts".
+fn using_it(readme: &str) -> &str {
+    let start = readme.find("## Using it").expect("README has ## Using it");
+    let end = start
+        + readme[start..]
+            .find("### Scripts")
+            .expect("README has ### Scripts");
+    &readme[start..end]
+}
+
+/// README's `sectorwire` commands under "Using it": the ```sh block, then
+/// every `sectorwire ...` in the "Questions you can ask" table.
+fn readme_commands(section: &str) -> Vec<String> {
+    let block = &section[section.find("```sh").expect("a ```sh block")..];
+    let block = &block[..5 + block[5..].find("```").expect("closed block")];
+    let mut commands: Vec<String> = block
+        .lines()
+        .filter(|l| l.starts_with("sectorwire "))
+        .map(|l| l.split("  #").next().unwrap_or(l).trim().to_string())
+        .collect();
+    let questions = &section[section.find("### Questions").expect("a Questions section")..];
+    for part in questions.split('`').skip(1).step_by(2) {
+        if part.starts_with("sectorwire ") {
+            commands.push(part.to_string());
+        }
+    }
+    commands
+}
+
+/// README's sample outputs: each `$ command` of the ```text block with the
+/// lines shown under it (`...` marks lines left out).
+fn readme_samples(section: &str) -> Vec<(String, Vec<String>)> {
+    let block = &section[section.find("```text").expect("a ```text block")..];
+    let block = &block[..7 + block[7..].find("```").expect("closed block")];
+    let mut samples: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines().skip(1) {
+        if let Some(command) = line.strip_prefix("$ ") {
+            let command = command.split("  #").next().unwrap_or(command).trim();
+            samples.push((command.to_string(), Vec::new()));
+        } else if let Some((_, lines)) = samples.last_mut() {
+            if !line.trim().is_empty() && line.trim() != "..." {
+                lines.push(line.trim_end().to_string());
+            }
+        }
+    }
+    samples
+}
+
+/// A line as compared with README: the ingest summary's figures masked
+/// (timings differ from run to run), other lines as they are.
+fn normalise(line: &str) -> String {
+    if !line.contains("articles/s") {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut last_digit = false;
+    for c in line.chars() {
+        if c.is_ascii_digit() || (c == '.' && last_digit) {
+            if !last_digit {
+                out.push('N');
+            }
+            last_digit = true;
+        } else {
+            last_digit = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_commands_work_as_written_and_print_what_readme_shows() {
+    let s = Services::start().await;
+    let work = s.path("readme");
+    copy_examples(&work);
+    let readme = readme();
+    let section = using_it(&readme);
+    let commands = readme_commands(section);
+    assert!(commands.len() >= 14, "{commands:?}");
+    let mut transcript = String::new();
+    for command in &commands {
+        let out = run_shell(&s, &work, command).await;
+        assert_eq!(
+            code(&out),
+            0,
+            "README command failed: {command}\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        transcript.push_str(&text(&out.stdout));
+    }
+    assert!(
+        transcript.contains("AZ and PK: 3 articles relate them"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("Kenya and Uganda extend oil pipeline plans"),
+        "the KE search finds the pipeline article: {transcript}"
+    );
+    assert!(
+        transcript.contains("Direct flights between Baku and Lahore lift tourism"),
+        "the README's get id names the crawl article: {transcript}"
+    );
+    for svg in ["energy.svg", "defence.svg"] {
+        let svg = std::fs::read_to_string(work.join(svg)).expect("README's --svg file written");
+        roxmltree::Document::parse(&svg).expect("SVG parses");
+    }
+
+    // The sample outputs: every line README shows is printed (on a terminal,
+    // as README shows them, bars included), timings aside. The services now
+    // hold the examples already, so ingest is run on a fresh pair.
+    let fresh = Services::start().await;
+    let work = fresh.path("readme");
+    copy_examples(&work);
+    let samples = readme_samples(section);
+    assert!(samples.len() >= 5, "{samples:?}");
+    for (command, expected) in &samples {
+        let failing = command.contains("energyy");
+        let (status, shown) = if failing {
+            // Errors are read on a pipe here: what a script's log shows.
+            let out = run_shell(&fresh, &work, command).await;
+            (code(&out), text(&out.stderr))
+        } else {
+            let (status, shown, _) = run_on_terminal(&fresh, &work, command).await;
+            (status, shown)
+        };
+        assert_eq!(status, if failing { 1 } else { 0 }, "{command}: {shown}");
+        let shown_lines: Vec<String> = shown.lines().map(|l| normalise(l.trim_end())).collect();
+        for line in expected {
+            let line = normalise(line);
+            assert!(
+                shown_lines.iter().any(|l| *l == line),
+                "README shows {line:?} under `{command}`, the command printed:\n{shown}"
+            );
+        }
+    }
+    fresh.stop().await;
+    s.stop().await;
+}
+
+/// Block characters of sparklines and bars.
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn has_blocks(s: &str) -> bool {
+    s.contains(BLOCKS)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charts_and_progress_on_a_terminal_plain_text_on_a_pipe() {
+    let s = Services::start().await;
+    let work = s.path("term");
+    copy_examples(&work);
+
+    // A terminal: a progress line with articles/s while stdin stays open.
+    let (status, shown, raw) = run_on_terminal(
+        &s,
+        &work,
+        "(cat examples/crawl.jsonl; sleep 1.5) | sectorwire ingest - && sectorwire ingest examples",
+    )
+    .await;
+    assert_eq!(status, 0, "{shown}");
+    assert!(
+        raw.contains("2 articles  ") && raw.contains("/s  "),
+        "a progress line with a rate while stdin is open: {raw:?}"
+    );
+    assert!(
+        !shown.contains(" articles  "),
+        "the progress line is gone once done: {shown}"
+    );
+    assert!(
+        shown.contains("7 articles: 5 created, 0 updated, 2 unchanged"),
+        "{shown}"
+    );
+
+    for (command, what) in [
+        (
+            "sectorwire timeline --sector energy --sector defence",
+            "sparklines",
+        ),
+        ("sectorwire pair AZ PK", "bars and sparklines"),
+    ] {
+        let (status, shown, _) = run_on_terminal(&s, &work, command).await;
+        assert_eq!(status, 0, "{shown}");
+        assert!(has_blocks(&shown), "{what} on a terminal: {shown}");
+        let out = run_shell(&s, &work, command).await;
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        let piped = text(&out.stdout);
+        assert!(!has_blocks(&piped), "plain text on a pipe: {piped}");
+    }
+    // On a terminal each sector is one sparkline row; its total closes it.
+    let (_, shown, _) =
+        run_on_terminal(&s, &work, "sectorwire timeline --sector energy --sector defence").await;
+    for sector in ["energy", "defence"] {
+        let row = shown
+            .lines()
+            .find(|l| l.starts_with(sector))
+            .unwrap_or_else(|| panic!("a row for {sector}: {shown}"));
+        assert!(has_blocks(row), "{row}");
+    }
+
+    // And no progress drawing when stderr is a pipe.
+    let out = run_binary(
+        &["ingest", work.join("examples").to_str().expect("path")],
+        &[
+            ("SECTORWIRE_INGEST_ADDR", &s.ingest_addr()),
+            ("SECTORWIRE_QUERY_ADDR", &s.query_addr()),
+        ],
+        None,
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "the summary alone: {stderr}");
+    s.stop().await;
+}
+
+/// The number of data lines in a chart written by `--svg`.
+fn svg_series(path: &Path) -> usize {
+    let svg = std::fs::read_to_string(path).expect("svg written");
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG parses as XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_takes_the_filters_of_list_and_charts_one_line_per_sector() {
+    let s = Services::start().await;
+    let out = s.run(&["ingest", examples_dir().to_str().expect("path")]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let pair_json = |extra: &'static [&'static str]| {
+        let s = &s;
+        async move {
+            let mut args = vec!["pair", "AZ", "PK", "--json"];
+            args.extend_from_slice(extra);
+            let out = s.run(&args).await;
+            assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+        }
+    };
+    let count = |v: &serde_json::Value| v["articleCount"].as_str().unwrap_or("0").to_string();
+    let all = pair_json(&[]).await;
+    assert_eq!(count(&all), "3", "{all}");
+    let until = pair_json(&["--until", "2025-01-01"]).await;
+    assert_eq!(count(&until), "1", "only the 2024 article: {until}");
+    assert_eq!(until["sectors"][0]["sector"], "energy", "{until}");
+    let outlet = pair_json(&["--outlet", "Example Wire"]).await;
+    assert_eq!(count(&outlet), "1", "only the crawled article: {outlet}");
+    assert!(
+        outlet["sectors"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s["sector"] == "tourism")),
+        "{outlet}"
+    );
+    for evidence in all["sectors"]
+        .as_array()
+        .expect("sectors")
+        .iter()
+        .flat_map(|s| s["evidence"].as_array().cloned().unwrap_or_default())
+    {
+        assert!(
+            evidence["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{evidence}"
+        );
+        assert!(evidence["publishedAt"].is_string(), "{evidence}");
+    }
+
+    // One chart line per sector of the timeline, and per requested sector.
+    let timeline_sectors = all["timeline"].as_array().expect("timeline").len();
+    assert!(timeline_sectors >= 3, "{all}");
+    let whole = s.path("pair.svg");
+    let out = s
+        .run(&["pair", "AZ", "PK", "--svg", whole.to_str().expect("path")])
+        .await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(svg_series(&whole), timeline_sectors);
+    let two = s.path("pair-two.svg");
+    let args = [
+        "pair",
+        "AZ",
+        "PK",
+        "--sector",
+        "energy",
+        "--sector",
+        "defence",
+        "--svg",
+        two.to_str().expect("path"),
+    ];
+    let out = s.run(&args).await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(svg_series(&two), 2);
+    // One bucket only: the line is still drawn.
+    let one = s.path("pair-one.svg");
+    let args = [
+        "pair",
+        "AZ",
+        "PK",
+        "--sector",
+        "defence",
+        "--since",
+        "2025-01-01",
+        "--svg",
+        one.to_str().expect("path"),
+    ];
+    let out = s.run(&args).await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(svg_series(&one), 1);
+    // A one-point line has no length: the point is marked so it shows.
+    let svg = std::fs::read_to_string(&one).expect("svg");
+    let doc = roxmltree::Document::parse(&svg).expect("SVG parses");
+    let line_colour = doc
+        .descendants()
+        .find(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .and_then(|n| n.attribute("stroke"));
+    assert!(
+        doc.descendants()
+            .any(|n| n.has_tag_name("circle") && n.attribute("stroke") == line_colour),
+        "a marker in the line's colour: {svg}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_command_takes_min_sequence() {
+    let s = Services::start().await;
+    let file = s.path("a.txt");
+    write(&file, &generated_article(40));
+    let out = s
+        .run(&["ingest", "--no-wait", "--json", file.to_str().expect("path")])
+        .await;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let ack: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON ack");
+    let id = ack["id"].as_str().expect("id").to_string();
+    let sequence = ack["sequence"].as_u64().expect("sequence");
+    let reached = sequence.to_string();
+    let beyond = (sequence + 1_000).to_string();
+    let reads: Vec<Vec<&str>> = vec![
+        vec!["get", &id],
+        vec!["list"],
+        vec!["search", "bulletin"],
+        vec!["count"],
+        vec!["timeline"],
+        vec!["pair", "AZ", "PK"],
+        vec!["stats"],
+    ];
+    // Reached: every command answers, and sees the write.
+    for read in &reads {
+        let mut args = read.clone();
+        args.extend(["--min-sequence", &reached]);
+        let out = s.run(&args).await;
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+    }
+    // Never reached: the service waits (bounded) and says so, so each
+    // command really sends the flag. All at once: each waits a few seconds.
+    let outs = futures::future::join_all(reads.iter().map(|read| {
+        let mut args = read.clone();
+        args.extend(["--min-sequence", &beyond]);
+        let s = &s;
+        async move { (args.clone(), s.run(&args).await) }
+    }))
+    .await;
+    for (args, out) in outs {
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        if args[0] == "stats" {
+            assert_eq!(code(&out), 3, "{stdout}{stderr}");
+            assert!(
+                stdout.contains("query:  unreachable") && stdout.contains("min_sequence"),
+                "{stdout}"
+            );
+        } else {
+            assert_eq!(code(&out), 1, "{args:?}: {stdout}{stderr}");
+            assert!(stderr.contains("min_sequence"), "{args:?}: {stderr}");
+        }
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_waits_for_the_query_service_but_only_so_long() {
+    // A query service that follows another ingest service never applies
+    // these writes: ingest gives up after --wait-timeout with a warning that
+    // says how to read them, and still succeeds (the writes are durable).
+    let s = Services::start().await;
+    let other_dir = tempfile::tempdir().expect("tempdir");
+    let other = start_ingest(&other_dir.path().join("ingest")).await;
+    let file = s.path("a.txt");
+    write(&file, &generated_article(41));
+    let started = std::time::Instant::now();
+    let out = run_binary(
+        &["ingest", file.to_str().expect("path"), "--wait-timeout", "1"],
+        &[
+            ("SECTORWIRE_INGEST_ADDR", &format!("http://{}", other.addr)),
+            ("SECTORWIRE_QUERY_ADDR", &s.query_addr()),
+        ],
+        None,
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "bounded");
+    assert!(
+        stderr.contains("warning: the query service has not confirmed sequence 1")
+            && stderr.contains("--min-sequence 1"),
+        "{stderr}"
+    );
+    // --no-wait: no wait, no warning.
+    let out = run_binary(
+        &["ingest", file.to_str().expect("path"), "--no-wait"],
+        &[
+            ("SECTORWIRE_INGEST_ADDR", &format!("http://{}", other.addr)),
+            ("SECTORWIRE_QUERY_ADDR", &s.query_addr()),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code(&out), 0);
+    assert!(!text(&out.stderr).contains("warning"), "{}", text(&out.stderr));
+    other.stop().await;
+    s.stop().await;
+}
+
+/// Whether `python3` with `grpc_tools` is here. CI installs it (.ci/run),
+/// so there its absence fails the test; elsewhere the test is skipped.
+fn python_with_grpc_tools() -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import grpc, grpc_tools"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "python3 with grpcio-tools is required when CI=true (.ci/run installs it)"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping: python3 with grpcio-tools not found (pip install grpcio-tools)"
+        );
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_example_client_ingests_reads_searches_pairs_and_watches() {
+    if !python_with_grpc_tools() {
+        return;
+    }
+    let s = Services::start().await;
+    let examples = examples_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .expect("examples")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt" || x == "html"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5);
+    let child = tokio::process::Command::new("python3")
+        .arg(examples.join("python/sectorwire_client.py"))
+        .args(&files)
+        .env("SECTORWIRE_INGEST_ADDR", s.ingest_addr())
+        .env("SECTORWIRE_QUERY_ADDR", s.query_addr())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("the Python client finished within 120 s")
+        .expect("python3 ran");
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout.matches(", created").count(), 5, "{stdout}");
+    assert!(stdout.contains("get "), "{stdout}");
+    assert!(stdout.contains("search 'energy': "), "{stdout}");
+    assert!(stdout.contains("pair AZ-PK: 2 articles"), "{stdout}");
+    assert!(stdout.contains("watch: 5 of 5 new articles seen"), "{stdout}");
+    s.stop().await;
+}
+
+/// Peak resident memory of process `pid` (`VmHWM`), in bytes.
+#[cfg(target_os = "linux")]
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_reads_ahead_a_bounded_amount_when_the_service_stops_reading() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    const MIB: u64 = 1024 * 1024;
+    const LINES: usize = 200;
+    // A service that accepts connections and never reads from them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let stalled = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sectorwire"))
+        .args(["ingest", "-", "--no-wait"])
+        .env("SECTORWIRE_INGEST_ADDR", format!("http://{addr}"))
+        .env("SECTORWIRE_QUERY_ADDR", "http://127.0.0.1:1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id().expect("pid");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // 1 MiB articles, many more than the read-ahead can hold.
+    let line = serde_json::json!({ "content": "word ".repeat(MIB as usize / 5) }).to_string() + "\n";
+    let written = std::sync::Arc::new(AtomicUsize::new(0));
+    let writer = tokio::spawn({
+        let written = written.clone();
+        async move {
+            for _ in 0..LINES {
+                if stdin.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+                written.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    // Until the command stops taking input: blocked on the silent service.
+    let (mut last, mut quiet) = (usize::MAX, 0);
+    while quiet < 8 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let now = written.load(Ordering::Relaxed);
+        assert!(
+            now < LINES,
+            "the command read all {LINES} MiB while nothing was answered"
+        );
+        (quiet, last) = if now == last { (quiet + 1, now) } else { (0, now) };
+    }
+    let peak = peak_rss(pid);
+    let _ = child.kill().await;
+    writer.abort();
+    stalled.abort();
+    let taken = written.load(Ordering::Relaxed);
+    // Read-ahead is 16 MiB of content; the pipe holds a little more.
+    assert!(taken <= 24, "{taken} MiB taken from stdin with nothing answered");
+    assert!(peak < 96 * MIB, "peak RSS {} MiB", peak / MIB);
+    eprintln!("stalled service: {taken} MiB read, peak RSS {} MiB", peak / MIB);
 }
