@@ -172,6 +172,9 @@ fn line_request(line: &str) -> Result<IngestArticleRequest, String> {
     })
 }
 
+/// A request sent and not yet answered: its label and budget share.
+type Sent = (String, Option<OwnedSemaphorePermit>);
+
 /// Reads inputs one at a time and hands them over; stops early when the
 /// receiver is gone (the stream failed).
 struct Reader {
@@ -407,9 +410,8 @@ pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
 
     let progress = progress_bar(g.json);
     let summary = Arc::new(Mutex::new(Summary::default()));
-    // Labels (and budget shares) of requests sent and not yet answered,
-    // oldest first.
-    let pending: Arc<Mutex<VecDeque<(String, Option<OwnedSemaphorePermit>)>>> = Arc::default();
+    // Requests sent and not yet answered, oldest first.
+    let pending: Arc<Mutex<VecDeque<Sent>>> = Arc::default();
     let (request_tx, request_rx) = mpsc::channel::<IngestArticleRequest>(READ_AHEAD);
     let dispatcher = tokio::spawn({
         let (summary, pending, progress, as_json) =
