@@ -833,7 +833,7 @@ async fn charts_and_progress_on_a_terminal_plain_text_on_a_pipe() {
     .await;
     assert_eq!(status, 0, "{shown}");
     assert!(
-        raw.contains("2 articles  ") && raw.contains("/s  "),
+        raw.contains(" articles  ") && raw.contains("/s  "),
         "a progress line with a rate while stdin is open: {raw:?}"
     );
     assert!(
@@ -1135,6 +1135,9 @@ async fn python_example_client_ingests_reads_searches_pairs_and_watches() {
         .args(&files)
         .env("SECTORWIRE_INGEST_ADDR", s.ingest_addr())
         .env("SECTORWIRE_QUERY_ADDR", s.query_addr())
+        // Fresh stubs from today's proto/, outside the source tree.
+        .env("SECTORWIRE_STUBS_DIR", s.path("python-stubs"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -18,7 +18,9 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_DIR = os.path.join(HERE, "..", "..", "proto")
-GEN_DIR = os.path.join(HERE, "generated")
+# Where the generated modules go: beside this file unless
+# SECTORWIRE_STUBS_DIR names another directory (a test's scratch space).
+GEN_DIR = os.environ.get("SECTORWIRE_STUBS_DIR") or os.path.join(HERE, "generated")
 
 
 def load_stubs():
