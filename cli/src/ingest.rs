@@ -4,10 +4,11 @@
 //! Inputs are read lazily on a blocking thread into a bounded channel, and
 //! every article read holds its size in a byte budget until the service has
 //! answered it, so memory stays bounded however many articles there are and
-//! however large each is, even when the service stops reading. Results come back in request order, which is how
-//! each one is matched with its label. After the last acknowledgement the
-//! command waits (bounded) until the query service has applied the highest
-//! sequence, so `sectorwire ingest a.txt && sectorwire get ID` finds it.
+//! however large each is, even when the service stops reading. Results come
+//! back in request order, which is how each one is matched with its label.
+//! After the last acknowledgement the command waits (bounded) until the
+//! query service has applied the highest sequence, so
+//! `sectorwire ingest a.txt && sectorwire get ID` finds it.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -386,10 +387,10 @@ fn report_error(
     }
 }
 
-/// Runs `sectorwire ingest`; returns the exit status.
 /// Why an item has no result: the stream ended before it was sent or answered.
 const NOT_SENT: &str = "no answer: the ingest stream ended first";
 
+/// Runs `sectorwire ingest`; returns the exit status.
 pub async fn run(g: &Global, args: &IngestArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let mut client = ingest_client(g).await?;
