@@ -27,7 +27,7 @@
 //! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
 //!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
 
-use super::classifier::{Gate, MODEL};
+use super::classifier::{Gate, Model, MODEL};
 use super::lexicon::{Hit, LEXICON};
 use super::tokens::FastMap;
 use super::Sector;
@@ -49,7 +49,7 @@ const MAX_EVIDENCE: usize = 5;
 
 /// Knobs of the tagger, exposed so that evaluation can compare the lexicon alone with the
 /// lexicon plus model, and re-fit the lexicon scale on labelled data.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct TaggerOptions {
     /// Use the trained model for the sectors it covers (otherwise lexicon only).
     pub use_model: bool,
@@ -78,6 +78,10 @@ pub struct TaggerOptions {
     /// Tag every sector the body names as a field of cooperation ("talks covered the
     /// economic, trade, and energy sectors", "energy cooperation"); see [`listed_fields`].
     pub list_fields: bool,
+    /// The trained model to use instead of the embedded one (None: the embedded one). Set
+    /// [`TaggerOptions::lexicon_threshold`] from the same model, as [`Default`] does for the
+    /// embedded one.
+    pub model: Option<&'static Model>,
 }
 
 impl Default for TaggerOptions {
@@ -94,6 +98,7 @@ impl Default for TaggerOptions {
             spread_sectors: SPREAD_SECTORS,
             list_sectors: LIST_SECTORS,
             list_fields: true,
+            model: None,
         }
     }
 }
@@ -490,13 +495,13 @@ struct StrongFeature {
 /// in feature order. Computed once per article: looking weights up for every tagged sector
 /// and every feature of every sentence was a large share of tagging, and few features are
 /// this heavy.
-fn strong_features(sentence_feats: &[Vec<u32>]) -> Vec<Vec<StrongFeature>> {
+fn strong_features(model: &Model, sentence_feats: &[Vec<u32>]) -> Vec<Vec<StrongFeature>> {
     sentence_feats
         .iter()
         .map(|ids| {
             let mut out = Vec::new();
             for &id in ids {
-                let weights = MODEL.weights(id);
+                let weights = model.weights(id);
                 for (k, &(sector, weight)) in weights.iter().enumerate() {
                     // A sector's weight is its first entry (as in `Model::weight`).
                     if weight >= MODEL_EVIDENCE_WEIGHT && !weights[..k].iter().any(|(ws, _)| *ws == sector) {
@@ -576,8 +581,9 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
         scan_lex.body_sent,
         scan_lex.title_hits,
     );
+    let model: &Model = opts.model.unwrap_or(&MODEL);
     let scan = if opts.use_model {
-        Some(MODEL.scan(title, body, sentences))
+        Some(model.scan(title, body, sentences))
     } else {
         None
     };
@@ -617,7 +623,7 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
         // the tagger general on other news.
         let score = match scan.as_ref().and_then(|sc| sc.prob[si]) {
             Some(p) => {
-                let gate = MODEL.lexicon_gate(s).unwrap_or(Gate {
+                let gate = model.lexicon_gate(s).unwrap_or(Gate {
                     evidence: opts.lexicon_threshold,
                     floor: 0.0,
                     cap: opts.lexicon_threshold,
@@ -664,15 +670,15 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
                 lexical[i] = true;
             }
         }
-        if let Some(sc) = scan.as_ref().filter(|_| MODEL.covers(s)) {
-            let strong = strong.get_or_insert_with(|| strong_features(&sc.sentence_feats));
+        if let Some(sc) = scan.as_ref().filter(|_| model.covers(s)) {
+            let strong = strong.get_or_insert_with(|| strong_features(model, &sc.sentence_feats));
             for (i, feats) in strong.iter().enumerate() {
                 let pos = top_model_features(feats, s);
                 // Model weights run to ~12 against lexicon weights of ~1; scaled down so that a
                 // sentence with curated cues outranks one with a few heavy corpus words.
                 for (w, id) in pos.iter().flatten() {
                     strength[i] += *w * MODEL_EVIDENCE_SCALE;
-                    let term = MODEL.term(*id);
+                    let term = model.term(*id);
                     if !terms[i].iter().any(|t| t.starts_with(term)) {
                         terms[i].push(term.to_string());
                     }

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use corpus::{Corpus, Doc};
+use sectorwire_article::analyze::classifier::{self, Model};
 use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
 use sectorwire_bench::metrics::{fold_of, Scores};
 
@@ -71,6 +72,31 @@ struct Args {
     /// Score every document as one set instead of held-out / train folds.
     #[arg(long)]
     no_split: bool,
+    /// Cross-validate: a folder with model-fold1.tsv .. model-fold4.tsv (`train --held-out K`)
+    /// and optionally model-fold0.tsv (default: the embedded model, trained with fold 0 held
+    /// out). Each document is tagged by the model that never read its fold, and the figures
+    /// are pooled over all five folds. `bench/cv.sh` trains the models and runs this.
+    #[arg(long)]
+    cv_models: Option<PathBuf>,
+}
+
+/// One model per fold, each trained without that fold.
+type FoldModels = [&'static Model; 5];
+
+fn load_cv_models(dir: &Path) -> Result<FoldModels, String> {
+    let mut out: Vec<&'static Model> = Vec::new();
+    for k in 0..5 {
+        let path = dir.join(format!("model-fold{k}.tsv"));
+        let model: &'static Model = match std::fs::read_to_string(&path) {
+            // Lives as long as the process, which is what the tagger's options borrow for.
+            Ok(tsv) => Box::leak(Box::new(Model::from_tsv(&tsv))),
+            Err(_) if k == 0 => classifier::embedded(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        out.push(model);
+    }
+    out.try_into()
+        .map_err(|_| "five fold models".to_string())
 }
 
 /// Set by `--show-errors`: print each document's wrong tags.
@@ -114,11 +140,14 @@ impl MultiSector {
     }
 }
 
-fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) -> f64 {
+/// The tagger options for one document: the same for all, or with the model of its fold.
+type OptsFor<'a> = &'a dyn Fn(&Doc) -> TaggerOptions;
+
+fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: OptsFor) -> f64 {
     let mut scores = Scores::new(sectors);
     let mut multi = MultiSector::default();
     for d in docs {
-        let pred: Vec<Sector> = tag_sectors(&d.title, &d.text, opts)
+        let pred: Vec<Sector> = tag_sectors(&d.title, &d.text, &opts(d))
             .iter()
             .map(|t| t.sector)
             .filter(|s| sectors.contains(s))
@@ -181,7 +210,7 @@ fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) 
     m
 }
 
-fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
+fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool, cv: Option<(&FoldModels, bool)>) {
     let sectors: Vec<&str> = c.sectors.iter().map(|s| s.slug()).collect();
     println!(
         "== {} ({} docs; sectors: {})",
@@ -189,9 +218,40 @@ fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
         c.docs.len(),
         sectors.join(", ")
     );
+    let same = |_: &Doc| *opts;
+    if let Some((models, threshold_given)) = cv {
+        // Each document is tagged by the model that never read its fold, with that model's
+        // own lexicon threshold unless the command line fixed one.
+        let by_fold = |d: &Doc| {
+            let m = models[fold_of(&d.id) as usize];
+            TaggerOptions {
+                model: Some(m),
+                lexicon_threshold: if threshold_given {
+                    opts.lexicon_threshold
+                } else {
+                    m.lexicon_threshold().unwrap_or(opts.lexicon_threshold)
+                },
+                ..*opts
+            }
+        };
+        for k in 0..5 {
+            let fold: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) == k).collect();
+            let brief = BRIEF.swap(true, std::sync::atomic::Ordering::Relaxed);
+            report(&format!("fold {k} by its model"), &c.sectors, &fold, &by_fold);
+            BRIEF.store(brief, std::sync::atomic::Ordering::Relaxed);
+        }
+        let all: Vec<&Doc> = c.docs.iter().collect();
+        report(
+            "cross-validated, all 5 folds pooled (each document tagged by a model that never read it)",
+            &c.sectors,
+            &all,
+            &by_fold,
+        );
+        return;
+    }
     if no_split {
         let all: Vec<&Doc> = c.docs.iter().collect();
-        report("all documents", &c.sectors, &all, opts);
+        report("all documents", &c.sectors, &all, &same);
         return;
     }
     let held: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) == 0).collect();
@@ -200,9 +260,9 @@ fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
         "held-out fold 0 (never trained or tuned on)",
         &c.sectors,
         &held,
-        opts,
+        &same,
     );
-    report("training folds 1-4", &c.sectors, &train, opts);
+    report("training folds 1-4", &c.sectors, &train, &same);
 }
 
 fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), String> {
@@ -246,7 +306,7 @@ fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), Str
         );
     }
     let refs: Vec<&Doc> = docs.iter().collect();
-    report("seeds, all 16 sectors", &Sector::ALL, &refs, opts);
+    report("seeds, all 16 sectors", &Sector::ALL, &refs, &|_| *opts);
     Ok(())
 }
 
@@ -266,6 +326,16 @@ fn main() -> ExitCode {
         list_fields: args.list_fields.unwrap_or(defaults.list_fields),
         ..defaults
     };
+    let cv_models = match args.cv_models.as_deref().map(load_cv_models).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cv = cv_models
+        .as_ref()
+        .map(|m| (m, args.lexicon_threshold.is_some()));
     let corpora = if !args.path.exists() {
         Err(format!("{} not found", args.path.display()))
     } else if args.path.is_dir() {
@@ -284,7 +354,7 @@ fn main() -> ExitCode {
         }
     };
     for c in &corpora {
-        eval_corpus(c, &opts, args.no_split);
+        eval_corpus(c, &opts, args.no_split, cv);
     }
     let seeds = args.seeds.clone().or_else(|| {
         let guess = args.path.join("../seeds");
