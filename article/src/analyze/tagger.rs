@@ -238,6 +238,11 @@ const FIELD_WORDS: &[&str] = &[
     "ties",
     "links",
     "exchanges",
+    // "joint projects in energy, infrastructure and the defence industry", "common
+    // challenges such as climate change, terrorism": with two or more sectors, a list of
+    // what the parties work on together.
+    "projects",
+    "challenges",
 ];
 /// What may stand between two items of one list: separators and the glue of list phrases
 /// ("cooperation in the trade and investment spheres", "fields such as trade, energy").
