@@ -217,6 +217,12 @@ fn secondary_sector_of_a_wire_item_is_tagged() {
         secondary_ratio: 0.0,
         ..TaggerOptions::default()
     };
-    let before: Vec<Sector> = tag_sectors(title, body, &without).iter().map(|t| t.sector).collect();
-    assert!(!before.contains(&Sector::Finance), "the rule added nothing: {before:?}");
+    let before: Vec<Sector> = tag_sectors(title, body, &without)
+        .iter()
+        .map(|t| t.sector)
+        .collect();
+    assert!(
+        !before.contains(&Sector::Finance),
+        "the rule added nothing: {before:?}"
+    );
 }

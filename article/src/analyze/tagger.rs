@@ -24,6 +24,8 @@
 //! - Fields of cooperation: a sector the body names in a list of what two parties cooperate on
 //!   ("talks covered the economic, trade, and energy sectors", "energy cooperation") is tagged
 //!   at the threshold, with that sentence among its evidence (see [`listed_fields`]).
+//! - Secondary sectors: a sector the model covers whose probability is close enough to the
+//!   article's top one is tagged at the threshold (see [`SECONDARY_RATIO`]).
 //! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
 //!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
 

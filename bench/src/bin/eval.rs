@@ -101,8 +101,7 @@ fn load_cv_models(dir: &Path) -> Result<FoldModels, String> {
         };
         out.push(model);
     }
-    out.try_into()
-        .map_err(|_| "five fold models".to_string())
+    out.try_into().map_err(|_| "five fold models".to_string())
 }
 
 /// Set by `--show-errors`: print each document's wrong tags.
@@ -249,7 +248,12 @@ fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool, cv: Option<(&Fo
         // Rule values are chosen on folds 1-4 so that fold 0 stays unseen by the choice too.
         let tuning: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) != 0).collect();
         let brief = BRIEF.swap(true, std::sync::atomic::Ordering::Relaxed);
-        report("folds 1-4 pooled (rule values are chosen here)", &c.sectors, &tuning, &by_fold);
+        report(
+            "folds 1-4 pooled (rule values are chosen here)",
+            &c.sectors,
+            &tuning,
+            &by_fold,
+        );
         BRIEF.store(brief, std::sync::atomic::Ordering::Relaxed);
         let all: Vec<&Doc> = c.docs.iter().collect();
         report(
@@ -346,9 +350,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let cv = cv_models
-        .as_ref()
-        .map(|m| (m, args.lexicon_threshold.is_some()));
+    let cv = cv_models.as_ref().map(|m| (m, args.lexicon_threshold.is_some()));
     let corpora = if !args.path.exists() {
         Err(format!("{} not found", args.path.display()))
     } else if args.path.is_dir() {
