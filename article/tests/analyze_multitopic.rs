@@ -1,7 +1,8 @@
 //! The sentence-count rule for multi-topic articles (see the tagger's `SENTENCE_MIN`): long
 //! general news that discusses several sectors a few sentences each gets every one of them,
 //! lists of cooperation areas do not count towards it (they have a rule of their own: each
-//! listed field is tagged), and evidence spans point at the right sentences.
+//! listed field is tagged), evidence spans point at the right sentences, and a short wire
+//! item gets its secondary sector.
 
 use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
 
@@ -191,4 +192,37 @@ fn single_topic_story_is_unchanged() {
     let with = tag_sectors("Oil climbs", body, &TaggerOptions::default());
     let without = tag_sectors("Oil climbs", body, &rule_off());
     assert_eq!(with, without);
+}
+
+/// A wire item whose second sector is there but secondary (see the tagger's
+/// `SECONDARY_RATIO`): an oil exporter's austerity plan is energy news and public-finance
+/// news. The model puts finance under its own threshold; relative to the article's top
+/// sector it is clearly a topic, so it is tagged, with an evidence sentence.
+#[test]
+fn secondary_sector_of_a_wire_item_is_tagged() {
+    let title = "ECUADOR ANNOUNCES AUSTERITY MEASURES";
+    let body = "Ecuador announced austerity measures after an earthquake damaged its main \
+                pipeline and halted exports. The government will cut spending by ten pct and \
+                raise domestic fuel prices. The central bank said reserves had fallen sharply \
+                since the quake.";
+    let tags = tag_sectors(title, body, &TaggerOptions::default());
+    let got: Vec<Sector> = tags.iter().map(|t| t.sector).collect();
+    assert!(got.contains(&Sector::Energy), "{got:?}");
+    let finance = tags
+        .iter()
+        .find(|t| t.sector == Sector::Finance)
+        .unwrap_or_else(|| panic!("finance missing from {got:?}"));
+    assert!(!finance.evidence.is_empty());
+    let without = TaggerOptions {
+        secondary_ratio: 0.0,
+        ..TaggerOptions::default()
+    };
+    let before: Vec<Sector> = tag_sectors(title, body, &without)
+        .iter()
+        .map(|t| t.sector)
+        .collect();
+    assert!(
+        !before.contains(&Sector::Finance),
+        "the rule added nothing: {before:?}"
+    );
 }

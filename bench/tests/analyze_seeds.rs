@@ -201,7 +201,7 @@ fn seed_sector_labels() {
     let recall = tp as f64 / (tp + fn_).max(1) as f64;
     println!("seeds: precision {precision:.2}, recall {recall:.2}");
     assert!(precision >= 0.9, "precision {precision}");
-    assert!(recall >= 0.5, "recall {recall}");
+    assert!(recall >= 0.85, "recall {recall}");
 }
 
 /// Fields of cooperation the seeds name in lists (the issue-18 labelling rule in
@@ -223,6 +223,11 @@ fn seed_fields_of_cooperation_are_tagged_with_their_sentence() {
         ("004_", Sector::Transport, "transportation"),
         ("004_", Sector::Tourism, "tourism"),
         ("004_", Sector::Science, "science"),
+        // "joint investment projects in energy, infrastructure, connectivity, and the defense
+        // industry"; "common challenges such as climate change, terrorism".
+        ("004_", Sector::Energy, "energy"),
+        ("003_", Sector::Climate, "climate"),
+        ("003_", Sector::Defence, "terrorism"),
     ];
     let mut missing = Vec::new();
     for (prefix, sector, word) in cases {

@@ -80,7 +80,10 @@ pub(crate) struct Gate {
     pub cap: f32,
 }
 
-pub(crate) struct Model {
+/// A trained sector model. The library embeds the one `train` wrote to data/model.tsv;
+/// [`Model::from_tsv`] loads another (a model trained with a different fold held out), so
+/// that `eval` can cross-validate the whole tagger without rebuilding it.
+pub struct Model {
     /// Bias per sector, already shifted so that probability 0.5 is the tuned threshold;
     /// None for sectors the model was not trained on.
     bias: [Option<f32>; Sector::COUNT],
@@ -95,6 +98,11 @@ pub(crate) struct Model {
 
 pub(crate) static MODEL: LazyLock<Model> = LazyLock::new(|| Model::parse(MODEL_TSV));
 
+/// The model the library embeds and tags with by default.
+pub fn embedded() -> &'static Model {
+    &MODEL
+}
+
 /// What one pass of the model over an article yields.
 pub(crate) struct Scan {
     /// Probability per sector (threshold at 0.5), None where the model has no opinion.
@@ -103,7 +111,23 @@ pub(crate) struct Scan {
     pub sentence_feats: Vec<Vec<u32>>,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("sectors", &self.bias.iter().filter(|b| b.is_some()).count())
+            .field("features", &self.feats.len())
+            .field("lexicon_threshold", &self.lexicon_threshold)
+            .finish()
+    }
+}
+
 impl Model {
+    /// Reads a model in the format `train` writes; lines it does not understand are skipped,
+    /// as for the embedded model.
+    pub fn from_tsv(tsv: &str) -> Model {
+        Model::parse(tsv)
+    }
+
     fn parse(tsv: &str) -> Model {
         let mut bias = [None; Sector::COUNT];
         let mut gate = [None; Sector::COUNT];
@@ -157,7 +181,7 @@ impl Model {
     }
 
     /// Sectors the model was trained on.
-    pub fn covers(&self, s: Sector) -> bool {
+    pub(crate) fn covers(&self, s: Sector) -> bool {
         self.bias[s.index()].is_some()
     }
 
@@ -167,22 +191,22 @@ impl Model {
     }
 
     /// Lexicon evidence threshold and model-probability floor for a model-covered sector.
-    pub fn lexicon_gate(&self, s: Sector) -> Option<Gate> {
+    pub(crate) fn lexicon_gate(&self, s: Sector) -> Option<Gate> {
         self.gate[s.index()]
     }
 
     /// The feature word behind an id.
-    pub fn term(&self, id: u32) -> &str {
+    pub(crate) fn term(&self, id: u32) -> &str {
         self.feats.get(id as usize).map_or("", |f| f.term.as_str())
     }
 
     /// Every (sector, weight) of a feature, in file order.
-    pub fn weights(&self, id: u32) -> &[(Sector, f32)] {
+    pub(crate) fn weights(&self, id: u32) -> &[(Sector, f32)] {
         self.feats.get(id as usize).map_or(&[], |f| f.weights.as_slice())
     }
 
     /// Scores an article and records which features each sentence holds (for evidence).
-    pub fn scan(&self, title: &str, body: &str, sentences: &[Span]) -> Scan {
+    pub(crate) fn scan(&self, title: &str, body: &str, sentences: &[Span]) -> Scan {
         // 64-bit token hash -> (count, vocabulary id): one lookup and no allocation per token.
         // A collision would merge two words' counts; at 64 bits it does not happen in practice.
         // Keeps FNV: the norm and the dot products below sum in this map's iteration order,

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use corpus::{Corpus, Doc};
+use sectorwire_article::analyze::classifier::{self, Model};
 use sectorwire_article::analyze::{tag_sectors, Sector, TaggerOptions};
 use sectorwire_bench::metrics::{fold_of, Scores};
 
@@ -59,6 +60,12 @@ struct Args {
     /// Override from how many sectors a sentence counts as a list of areas (0: never).
     #[arg(long)]
     list_sectors: Option<usize>,
+    /// Override the secondary-sector rule's share of the top probability (0: off).
+    #[arg(long)]
+    secondary_ratio: Option<f32>,
+    /// Override the secondary-sector rule's probability floor.
+    #[arg(long)]
+    secondary_floor: Option<f32>,
     /// Turn the fields-of-cooperation rule on or off (default: on).
     #[arg(long)]
     list_fields: Option<bool>,
@@ -71,6 +78,30 @@ struct Args {
     /// Score every document as one set instead of held-out / train folds.
     #[arg(long)]
     no_split: bool,
+    /// Cross-validate: a folder with model-fold1.tsv .. model-fold4.tsv (`train --held-out K`)
+    /// and optionally model-fold0.tsv (default: the embedded model, trained with fold 0 held
+    /// out). Each document is tagged by the model that never read its fold, and the figures
+    /// are pooled over all five folds. `bench/cv.sh` trains the models and runs this.
+    #[arg(long)]
+    cv_models: Option<PathBuf>,
+}
+
+/// One model per fold, each trained without that fold.
+type FoldModels = [&'static Model; 5];
+
+fn load_cv_models(dir: &Path) -> Result<FoldModels, String> {
+    let mut out: Vec<&'static Model> = Vec::new();
+    for k in 0..5 {
+        let path = dir.join(format!("model-fold{k}.tsv"));
+        let model: &'static Model = match std::fs::read_to_string(&path) {
+            // Lives as long as the process, which is what the tagger's options borrow for.
+            Ok(tsv) => Box::leak(Box::new(Model::from_tsv(&tsv))),
+            Err(_) if k == 0 => classifier::embedded(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        out.push(model);
+    }
+    out.try_into().map_err(|_| "five fold models".to_string())
 }
 
 /// Set by `--show-errors`: print each document's wrong tags.
@@ -114,11 +145,14 @@ impl MultiSector {
     }
 }
 
-fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) -> f64 {
+/// The tagger options for one document: the same for all, or with the model of its fold.
+type OptsFor<'a> = &'a dyn Fn(&Doc) -> TaggerOptions;
+
+fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: OptsFor) -> f64 {
     let mut scores = Scores::new(sectors);
     let mut multi = MultiSector::default();
     for d in docs {
-        let pred: Vec<Sector> = tag_sectors(&d.title, &d.text, opts)
+        let pred: Vec<Sector> = tag_sectors(&d.title, &d.text, &opts(d))
             .iter()
             .map(|t| t.sector)
             .filter(|s| sectors.contains(s))
@@ -181,7 +215,7 @@ fn report(title: &str, sectors: &[Sector], docs: &[&Doc], opts: &TaggerOptions) 
     m
 }
 
-fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
+fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool, cv: Option<(&FoldModels, bool)>) {
     let sectors: Vec<&str> = c.sectors.iter().map(|s| s.slug()).collect();
     println!(
         "== {} ({} docs; sectors: {})",
@@ -189,9 +223,50 @@ fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
         c.docs.len(),
         sectors.join(", ")
     );
+    let same = |_: &Doc| *opts;
+    if let Some((models, threshold_given)) = cv {
+        // Each document is tagged by the model that never read its fold, with that model's
+        // own lexicon threshold unless the command line fixed one.
+        let by_fold = |d: &Doc| {
+            let m = models[fold_of(&d.id) as usize];
+            TaggerOptions {
+                model: Some(m),
+                lexicon_threshold: if threshold_given {
+                    opts.lexicon_threshold
+                } else {
+                    m.lexicon_threshold().unwrap_or(opts.lexicon_threshold)
+                },
+                ..*opts
+            }
+        };
+        for k in 0..5 {
+            let fold: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) == k).collect();
+            let brief = BRIEF.swap(true, std::sync::atomic::Ordering::Relaxed);
+            report(&format!("fold {k} by its model"), &c.sectors, &fold, &by_fold);
+            BRIEF.store(brief, std::sync::atomic::Ordering::Relaxed);
+        }
+        // Rule values are chosen on folds 1-4 so that fold 0 stays unseen by the choice too.
+        let tuning: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) != 0).collect();
+        let brief = BRIEF.swap(true, std::sync::atomic::Ordering::Relaxed);
+        report(
+            "folds 1-4 pooled (rule values are chosen here)",
+            &c.sectors,
+            &tuning,
+            &by_fold,
+        );
+        BRIEF.store(brief, std::sync::atomic::Ordering::Relaxed);
+        let all: Vec<&Doc> = c.docs.iter().collect();
+        report(
+            "cross-validated, all 5 folds pooled (each document tagged by a model that never read it)",
+            &c.sectors,
+            &all,
+            &by_fold,
+        );
+        return;
+    }
     if no_split {
         let all: Vec<&Doc> = c.docs.iter().collect();
-        report("all documents", &c.sectors, &all, opts);
+        report("all documents", &c.sectors, &all, &same);
         return;
     }
     let held: Vec<&Doc> = c.docs.iter().filter(|d| fold_of(&d.id) == 0).collect();
@@ -200,9 +275,9 @@ fn eval_corpus(c: &Corpus, opts: &TaggerOptions, no_split: bool) {
         "held-out fold 0 (never trained or tuned on)",
         &c.sectors,
         &held,
-        opts,
+        &same,
     );
-    report("training folds 1-4", &c.sectors, &train, opts);
+    report("training folds 1-4", &c.sectors, &train, &same);
 }
 
 fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), String> {
@@ -246,7 +321,7 @@ fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), Str
         );
     }
     let refs: Vec<&Doc> = docs.iter().collect();
-    report("seeds, all 16 sectors", &Sector::ALL, &refs, opts);
+    report("seeds, all 16 sectors", &Sector::ALL, &refs, &|_| *opts);
     Ok(())
 }
 
@@ -264,8 +339,18 @@ fn main() -> ExitCode {
         spread_sectors: args.spread_sectors.unwrap_or(defaults.spread_sectors),
         list_sectors: args.list_sectors.unwrap_or(defaults.list_sectors),
         list_fields: args.list_fields.unwrap_or(defaults.list_fields),
+        secondary_ratio: args.secondary_ratio.unwrap_or(defaults.secondary_ratio),
+        secondary_floor: args.secondary_floor.unwrap_or(defaults.secondary_floor),
         ..defaults
     };
+    let cv_models = match args.cv_models.as_deref().map(load_cv_models).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("eval: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cv = cv_models.as_ref().map(|m| (m, args.lexicon_threshold.is_some()));
     let corpora = if !args.path.exists() {
         Err(format!("{} not found", args.path.display()))
     } else if args.path.is_dir() {
@@ -284,7 +369,7 @@ fn main() -> ExitCode {
         }
     };
     for c in &corpora {
-        eval_corpus(c, &opts, args.no_split);
+        eval_corpus(c, &opts, args.no_split, cv);
     }
     let seeds = args.seeds.clone().or_else(|| {
         let guess = args.path.join("../seeds");
