@@ -68,7 +68,7 @@ async fn stalled_subscriber_is_cut_off_and_resumes() {
     // Let the slow timeout pass, then drain: what was buffered (in our
     // channel and in HTTP/2 flow-control windows), then the cut.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let (status, last) = read_until_cut_off(&mut stalled).await;
+    let (status, mut last) = read_until_cut_off(&mut stalled).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
         status.message().contains(&format!("after_sequence={last}")),

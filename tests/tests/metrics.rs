@@ -14,7 +14,7 @@ use sectorwire_proto::query::{
 };
 use sectorwire_runtime::metrics::MetricsListen;
 use sectorwire_tests::prometheus::{http_get, scrape, Exposition};
-use sectorwire_tests::{generated_article, ingest_client, query_client, start_ingest, start_query};
+use sectorwire_tests::{start_system, text_request};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
