@@ -10,8 +10,8 @@ use sectorwire_proto::ingest::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::commit::{CommitError, Committer};
-use crate::store::StoreError;
+use crate::commit::Committer;
+use crate::error::IngestError;
 
 /// Longest backup name.
 const MAX_NAME: usize = 100;
@@ -61,27 +61,19 @@ impl IngestAdminService for Admin {
         request: Request<CreateBackupRequest>,
     ) -> Result<Response<CreateBackupResponse>, Status> {
         let Some(root) = &self.backup_root else {
-            return Err(Status::failed_precondition(
-                "backups are disabled: start the ingest service with --backup-root DIR",
-            ));
+            return Err(IngestError::BackupsDisabled.into());
         };
         let name = request.into_inner().name;
         if let Err(problem) = check_backup_name(&name) {
-            return Err(sectorwire_proto::status::invalid_field(
-                "name",
-                format!("backup name {problem}"),
-            ));
+            return Err(IngestError::field("name", format!("backup name {problem}")).into());
         }
-        std::fs::create_dir_all(root)
-            .map_err(|e| sectorwire_proto::status::internal("creating the backup root", &e))?;
+        std::fs::create_dir_all(root).map_err(IngestError::BackupRoot)?;
         let path = target(root, &name);
-        let info = self.committer.backup(path.clone()).await.map_err(|e| match e {
-            CommitError::Store(StoreError::BackupTarget(why)) => Status::already_exists(why),
-            CommitError::Recovering(_) | CommitError::Closed | CommitError::Overloaded(_) => {
-                Status::unavailable(format!("backup not taken, retry later: {e}"))
-            }
-            CommitError::Store(e) => sectorwire_proto::status::internal("writing the backup", &e),
-        })?;
+        let info = self
+            .committer
+            .backup(path.clone())
+            .await
+            .map_err(IngestError::Backup)?;
         Ok(Response::new(CreateBackupResponse {
             path: path.display().to_string(),
             log_id: info.log_id,

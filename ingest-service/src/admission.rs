@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::Status;
+
+use crate::error::IngestError;
 
 /// Least weight of one article: parsing and analysis allocate well beyond
 /// the input for small articles too, and with this floor the default budget
@@ -41,19 +42,19 @@ impl Admission {
     /// Reserves `weight` bytes until the permit is dropped, or sheds. A
     /// request heavier than the whole budget waits for the budget to be
     /// empty rather than never running.
-    pub fn admit(&self, weight: usize) -> Result<OwnedSemaphorePermit, Status> {
+    pub fn admit(&self, weight: usize) -> Result<OwnedSemaphorePermit, IngestError> {
         let weight = u32::try_from(weight.max(MIN_WEIGHT))
             .unwrap_or(u32::MAX)
             .clamp(1, self.budget);
         self.bytes.clone().try_acquire_many_owned(weight).map_err(|_| {
             sectorwire_runtime::metrics::shed("ingest_bytes");
-            sectorwire_proto::status::overloaded(
-                format!(
+            IngestError::Overloaded {
+                message: format!(
                     "ingest is at its budget of {} bytes in flight; retry later",
                     self.budget
                 ),
-                RETRY_AFTER,
-            )
+                retry_after: RETRY_AFTER,
+            }
         })
     }
 
@@ -88,10 +89,10 @@ pub fn parse_timeout(raw: &str) -> Option<Duration> {
     })
 }
 
-/// DEADLINE_EXCEEDED for work dropped before it was stored.
-pub fn expired() -> Status {
+/// Work dropped before it was stored because its deadline passed (counted as shed).
+pub fn expired() -> IngestError {
     sectorwire_runtime::metrics::shed("deadline_passed");
-    Status::deadline_exceeded("the call's deadline passed before the article was stored; nothing was written")
+    IngestError::Expired
 }
 
 #[cfg(test)]
@@ -103,7 +104,7 @@ mod tests {
         let admission = Admission::new(10 * MIN_WEIGHT);
         let a = admission.admit(6 * MIN_WEIGHT).expect("fits");
         let err = admission.admit(6 * MIN_WEIGHT).expect_err("over budget");
-        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(tonic::Status::from(err).code(), tonic::Code::ResourceExhausted);
         assert_eq!(admission.in_flight(), 6 * MIN_WEIGHT);
         drop(a);
         let big = admission

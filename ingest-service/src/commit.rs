@@ -40,6 +40,10 @@ pub enum CommitError {
     /// idempotent.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The group commit this write was part of failed; every write of the
+    /// batch shares the one cause.
+    #[error(transparent)]
+    Batch(Arc<StoreError>),
     /// An earlier write failed and the store is not yet back at a durable
     /// state that takes writes.
     #[error("writes are suspended: {0}")]
@@ -271,11 +275,9 @@ impl Thread {
                     // Reopen before answering, so a client that retries at once finds the
                     // store back (or is told it is not).
                     let recovered = self.try_reopen();
-                    let message = error.to_string();
+                    let error = Arc::new(error);
                     for job in jobs {
-                        let _ = job
-                            .reply
-                            .send(Err(CommitError::Store(StoreError::Backend(message.clone()))));
+                        let _ = job.reply.send(Err(CommitError::Batch(error.clone())));
                     }
                     if !recovered && self.recover(&reason) {
                         stopping = true;

@@ -30,6 +30,7 @@ use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::error::IngestError;
 use crate::store::{Store, StoreError};
 
 /// Tuning of the change feed.
@@ -160,10 +161,7 @@ async fn pump(
                     events
                 }
                 Err(error) => {
-                    tx.fail(sectorwire_proto::status::internal(
-                        "change log read failed",
-                        &error,
-                    ));
+                    tx.fail(read_failed(error));
                     return;
                 }
             };
@@ -185,10 +183,7 @@ async fn pump(
                         continue 'follow;
                     }
                     Err(error) => {
-                        tx.fail(sectorwire_proto::status::internal(
-                            "change log read failed",
-                            &error,
-                        ));
+                        tx.fail(read_failed(error));
                         return;
                     }
                 };
@@ -227,6 +222,15 @@ async fn pump(
     }
 }
 
+/// What a subscriber is told when reading the change log for it failed.
+fn read_failed(source: StoreError) -> Status {
+    IngestError::Store {
+        what: "change log read failed",
+        source,
+    }
+    .into()
+}
+
 #[tonic::async_trait]
 impl ChangeFeedService for Feed {
     type SubscribeStream = Pin<Box<dyn Stream<Item = Result<SubscribeResponse, Status>> + Send>>;
@@ -238,10 +242,11 @@ impl ChangeFeedService for Feed {
         let request = request.into_inner();
         let head = *self.head.borrow();
         if request.after_sequence > head {
-            return Err(Status::out_of_range(format!(
-                "after_sequence {} is beyond the log head {head}",
-                request.after_sequence
-            )));
+            return Err(IngestError::BeyondHead {
+                after: request.after_sequence,
+                head,
+            }
+            .into());
         }
         let heartbeat = match request.heartbeat_millis {
             0 => self.config.heartbeat,
@@ -249,19 +254,17 @@ impl ChangeFeedService for Feed {
         };
         let slot = self.slots.clone().try_acquire_owned().map_err(|_| {
             sectorwire_runtime::metrics::shed("feed_subscribers");
-            sectorwire_proto::status::overloaded(
-                format!(
+            IngestError::Overloaded {
+                message: format!(
                     "the change feed serves at most {} subscribers; retry later",
                     self.config.max_subscribers
                 ),
-                Duration::from_secs(1),
-            )
+                retry_after: Duration::from_secs(1),
+            }
         })?;
         let too_slow: outbox::TooSlow = Box::new(|after| {
             tracing::warn!(after, "disconnecting slow change-feed subscriber");
-            Status::resource_exhausted(format!(
-                "subscriber too slow; resubscribe with after_sequence={after}"
-            ))
+            IngestError::TooSlow { after }.into()
         });
         let bounds = outbox::Bounds {
             messages: self.config.buffer,

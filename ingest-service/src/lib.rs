@@ -2,8 +2,9 @@
 //!
 //! A request flows through the modules in this order:
 //!
-//! - [`server`]: gRPC handlers (`IngestService`), validation and status
-//!   mapping; [`server::serve`] wires health, reflection and limits.
+//! - [`server`]: gRPC handlers (`IngestService`) and validation;
+//!   [`server::serve`] wires health, reflection and limits. Every failure is
+//!   an [`error::IngestError`], mapped to a status in one place.
 //! - [`pipeline`]: request → store write, on the blocking pool: it runs the
 //!   pure article pipeline of `sectorwire-article` (parse → analyze →
 //!   record) and encodes the record for the committer.
@@ -18,10 +19,12 @@
 pub mod admin;
 pub mod admission;
 pub mod commit;
+pub mod error;
 pub mod feed;
 pub mod pipeline;
 pub mod server;
 pub mod store;
 pub mod telemetry;
 
+pub use error::IngestError;
 pub use server::{serve, serve_store, IngestConfig, ServeError};

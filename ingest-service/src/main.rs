@@ -1,44 +1,12 @@
 //! `ingest-service`: runs the ingest service alone (containers, clusters). For a laptop, `sectorwire up` runs both services
 //! in one process. The command line and the start-up are shared with the
-//! other service binary (`sectorwire_runtime::service`).
+//! other service binary (`sectorwire_runtime::service_binary!`).
 
-use sectorwire_ingest::IngestConfig;
-use sectorwire_runtime::metrics::MetricsListen;
-use sectorwire_runtime::service::{service_main, ServiceSpec};
-
-/// mimalloc rather than the system allocator: the services make many small
-/// strings per article, and it measured less CPU per article (see README).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The service's configuration and where its metrics are served.
-#[derive(clap::Args)]
-struct Config {
-    #[command(flatten)]
-    service: IngestConfig,
-    /// Address of the Prometheus `/metrics` endpoint, or `off`.
-    #[arg(long, env = "SECTORWIRE_INGEST_METRICS_LISTEN", default_value = "off")]
-    metrics_listen: MetricsListen,
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let spec = ServiceSpec {
-        name: "ingest-service",
-        about: "sectorwire ingest service",
-        health_service: "sectorwire.ingest.v1.IngestService",
-    };
-    service_main(
-        spec,
-        |config: &Config| config.service.listen,
-        |config, listener, shutdown| {
-            sectorwire_runtime::metrics_http::with_endpoint(
-                config.metrics_listen,
-                shutdown.clone(),
-                sectorwire_ingest::serve(config.service, listener, shutdown),
-            )
-        },
-    )
-    .await?;
-    Ok(())
+sectorwire_runtime::service_binary! {
+    name: "ingest-service",
+    about: "sectorwire ingest service",
+    health_service: "sectorwire.ingest.v1.IngestService",
+    config: sectorwire_ingest::IngestConfig,
+    metrics_env: "SECTORWIRE_INGEST_METRICS_LISTEN",
+    serve: sectorwire_ingest::serve,
 }

@@ -7,7 +7,7 @@ use sectorwire_proto::ingest::{ArticleMetadata, ContentType as PbContentType, In
 
 use crate::store::{EncodedArticle, WriteOp};
 use sectorwire_article::analyze;
-use sectorwire_article::parse::{self, ContentType, Hints, ParseError, Precision, Published};
+use sectorwire_article::parse::{self, ContentType, Hints, ParseError, Precision, Published, ReadAs};
 use sectorwire_article::record::{self, RecordInput};
 
 /// Largest accepted `metadata` string field, in bytes.
@@ -153,18 +153,9 @@ pub fn prepare_within(
     );
     let key = record::idempotency_key(&meta.source_id, &meta.url, &body);
     let id = record::article_id(&key);
-    let fingerprint = format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{:?}",
-        meta.source_id,
-        meta.url,
-        meta.outlet,
-        meta.title,
-        meta.published_at.map(|t| (t.seconds, t.nanos)),
-        meta.published_precision,
-        // How the bytes were read, not the hint: TEXT from one client and
-        // UNSPECIFIED (sniffed as text) from another are the same article.
-        read_as
-    );
+    // How the bytes were read, not the hint: TEXT from one client and
+    // UNSPECIFIED (sniffed as text) from another are the same article.
+    let fingerprint = metadata_fingerprint(&meta, read_as);
     let article = record::build_article(RecordInput {
         parsed: &parsed,
         analysis: &analysis,
@@ -187,9 +178,62 @@ pub fn prepare_within(
     Ok(WriteOp::Upsert { key, article })
 }
 
+/// The metadata part of an article's content hash. Every field is written
+/// explicitly, never through `Debug` (which has no stability promise): a
+/// dependency upgrade must not change the hash of a stored article. The text
+/// is byte for byte what earlier versions hashed, so stored records keep their
+/// hashes and a re-ingest of the same article stays UNCHANGED.
+fn metadata_fingerprint(meta: &ArticleMetadata, read_as: ReadAs) -> String {
+    let published = match &meta.published_at {
+        Some(t) => format!("Some(({}, {}))", t.seconds, t.nanos),
+        None => "None".to_string(),
+    };
+    let read_as = match read_as {
+        ReadAs::Text => "Text",
+        ReadAs::Html => "Html",
+        ReadAs::StrippedHtml => "StrippedHtml",
+    };
+    [
+        meta.source_id.as_str(),
+        &meta.url,
+        &meta.outlet,
+        &meta.title,
+        &published,
+        &meta.published_precision.to_string(),
+        read_as,
+    ]
+    .join("\u{1f}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fingerprint's text is pinned: changing it changes every stored
+    /// article's content hash.
+    #[test]
+    fn metadata_fingerprint_is_pinned() {
+        let mut meta = ArticleMetadata {
+            source_id: "s1".into(),
+            url: "https://example.com/a".into(),
+            outlet: "Example".into(),
+            title: "A title".into(),
+            published_at: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 5,
+            }),
+            published_precision: 2,
+        };
+        assert_eq!(
+            metadata_fingerprint(&meta, ReadAs::Html),
+            "s1\u{1f}https://example.com/a\u{1f}Example\u{1f}A title\u{1f}Some((1700000000, 5))\u{1f}2\u{1f}Html"
+        );
+        meta.published_at = None;
+        assert_eq!(
+            metadata_fingerprint(&meta, ReadAs::Text),
+            "s1\u{1f}https://example.com/a\u{1f}Example\u{1f}A title\u{1f}None\u{1f}2\u{1f}Text"
+        );
+    }
 
     #[test]
     fn records_past_the_size_limit_are_refused() {

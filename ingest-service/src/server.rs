@@ -28,9 +28,10 @@ use tonic_types::StatusExt;
 
 use crate::admin::Admin;
 use crate::admission::{self, Admission};
-use crate::commit::{CommitError, Committer, WriteHealth};
+use crate::commit::{Committer, WriteHealth};
+use crate::error::IngestError;
 use crate::feed::{Feed, FeedConfig};
-use crate::pipeline::{self, RejectError};
+use crate::pipeline;
 use crate::store::{OpenOptions, SledStore, Store, StoreError, WriteOp, WriteOutcome};
 
 /// Most items of one `IngestArticles` stream taken together: the items already received
@@ -198,67 +199,37 @@ pub struct Ingest {
     not_analysed: Arc<AtomicU64>,
 }
 
-fn violations_status(message: String, violations: &[pipeline::Violation]) -> Status {
-    sectorwire_proto::status::invalid_argument(message, violations)
-}
-
-fn reject_status(error: RejectError) -> Status {
-    let message = error.to_string();
-    match error {
-        RejectError::Invalid(violations) => violations_status(message, &violations),
-    }
-}
-
-fn commit_status(error: CommitError) -> Status {
-    match error {
-        CommitError::Overloaded(_) => {
-            sectorwire_proto::status::overloaded(error.to_string(), admission::RETRY_AFTER)
-        }
-        CommitError::Closed => Status::unavailable(error.to_string()),
-        CommitError::Store(e) => {
-            sectorwire_proto::status::unavailable("write not acknowledged, safe to retry", &e)
-        }
-        CommitError::Recovering(_) => {
-            Status::unavailable(format!("write not acknowledged, retry later: {error}"))
-        }
-    }
-}
-
-fn store_status(error: StoreError) -> Status {
-    sectorwire_proto::status::internal("reading the store", &error)
-}
-
 impl Ingest {
     /// Parses and analyses `requests` on one blocking thread under one CPU permit: a chunk
     /// costs one thread hand-off instead of one per article. Items already failed pass
     /// through; items whose call deadline has passed are dropped unparsed.
     async fn prepare_all(
         &self,
-        requests: Vec<Result<IngestArticleRequest, Status>>,
+        requests: Vec<Result<IngestArticleRequest, IngestError>>,
         deadline: Option<Instant>,
-    ) -> Result<Vec<Result<WriteOp, Status>>, Status> {
+    ) -> Result<Vec<Result<WriteOp, IngestError>>, IngestError> {
         let permit = self
             .cpu
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| Status::unavailable("the service is shutting down"))?;
+            .map_err(|_| IngestError::ShuttingDown)?;
         let limit = self.max_record_bytes;
-        tokio::task::spawn_blocking(move || {
+        let prepared = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             requests
-                .iter()
+                .into_iter()
                 .map(|r| {
-                    let r = r.as_ref().map_err(Clone::clone)?;
+                    let r = r?;
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         return Err(admission::expired());
                     }
-                    pipeline::prepare_within(r, limit).map_err(reject_status)
+                    Ok(pipeline::prepare_within(&r, limit)?)
                 })
                 .collect()
         })
-        .await
-        .map_err(|e| sectorwire_proto::status::internal("parser task failed", &e))
+        .await?;
+        Ok(prepared)
     }
 
     /// Admits, prepares and commits `requests`, the valid ones as one group-commit job;
@@ -277,13 +248,14 @@ impl Ingest {
         let return_article: Vec<bool> = requests.iter().map(|r| r.return_article).collect();
         // Held until the commit is answered: the prepared records live until then.
         let mut permits = Vec::with_capacity(requests.len());
-        let admitted: Vec<Result<IngestArticleRequest, Status>> = requests
+        let admitted: Vec<Result<IngestArticleRequest, IngestError>> = requests
             .into_iter()
             .map(|r| {
                 if sectorwire_proto::codec::is_malformed(&r) {
-                    return Err(Status::invalid_argument(
-                        "not a valid IngestArticleRequest protobuf message",
-                    ));
+                    return Err(IngestError::Invalid {
+                        message: "not a valid IngestArticleRequest protobuf message".into(),
+                        violations: Vec::new(),
+                    });
                 }
                 let permit = self.admission.admit(r.encoded_len())?;
                 permits.push(permit);
@@ -292,7 +264,11 @@ impl Ingest {
             .collect();
         let prepared = match self.prepare_all(admitted, deadline).await {
             Ok(prepared) => prepared,
-            Err(status) => return return_article.iter().map(|_| Err(status.clone())).collect(),
+            // One failure answers every item: mapped once, the status cloned.
+            Err(error) => {
+                let status = Status::from(error);
+                return return_article.iter().map(|_| Err(status.clone())).collect();
+            }
         };
         let expired = deadline.is_some_and(|d| Instant::now() >= d);
         let mut ids = Vec::with_capacity(prepared.len());
@@ -310,6 +286,7 @@ impl Ingest {
                 Ok((id, analysed))
             }));
         }
+        // A failed commit fails every item that reached it: mapped once, the status cloned.
         let mut outcomes = if ops.is_empty() {
             Ok(Vec::new().into_iter())
         } else {
@@ -317,7 +294,7 @@ impl Ingest {
                 .submit(ops)
                 .await
                 .map(Vec::into_iter)
-                .map_err(commit_status)
+                .map_err(|e| Status::from(IngestError::from(e)))
         };
         drop(permits);
         ids.into_iter()
@@ -327,13 +304,13 @@ impl Ingest {
                 let outcome = match &mut outcomes {
                     Ok(outcomes) => outcomes
                         .next()
-                        .ok_or_else(|| Status::internal("committer returned no outcome"))?,
+                        .ok_or(IngestError::Lost("committer returned no outcome"))?,
                     Err(status) => return Err(status.clone()),
                 };
                 if !analysed && matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
                     self.not_analysed.fetch_add(1, Ordering::Relaxed);
                 }
-                self.response(id, outcome, return_article)
+                Ok(self.response(id, outcome, return_article)?)
             })
             .inspect(crate::telemetry::article)
             .collect()
@@ -344,14 +321,17 @@ impl Ingest {
         id: String,
         outcome: WriteOutcome,
         return_article: bool,
-    ) -> Result<IngestArticleResponse, Status> {
+    ) -> Result<IngestArticleResponse, IngestError> {
         let (outcome_pb, created) = match outcome {
             WriteOutcome::Created(_) => (IngestOutcome::Created, true),
             WriteOutcome::Updated(_) => (IngestOutcome::Updated, false),
             _ => (IngestOutcome::Unchanged, false),
         };
         let article = if return_article {
-            self.store.get(&id).map_err(store_status)?
+            self.store.get(&id).map_err(|source| IngestError::Store {
+                what: "reading the store",
+                source,
+            })?
         } else {
             None
         };
@@ -372,7 +352,7 @@ impl Ingest {
         self.ingest_many(vec![request], deadline)
             .await
             .pop()
-            .unwrap_or_else(|| Err(Status::internal("no result for the article")))
+            .unwrap_or_else(|| Err(IngestError::Lost("no result for the article").into()))
     }
 
     /// One chunk of an `IngestArticles` stream: a result per item, in order. A transport
@@ -475,14 +455,14 @@ impl IngestService for Ingest {
         &self,
         request: Request<DeleteArticleRequest>,
     ) -> Result<Response<DeleteArticleResponse>, Status> {
-        let id = sectorwire_proto::status::article_id(&request.into_inner().id, "id")?;
+        let id = IngestError::article_id(&request.into_inner().id, "id")?;
         let outcome = self
             .committer
             .submit(vec![WriteOp::Delete { id }])
             .await
-            .map_err(commit_status)?
+            .map_err(IngestError::from)?
             .pop()
-            .ok_or_else(|| Status::internal("committer returned no outcome"))?;
+            .ok_or(IngestError::Lost("committer returned no outcome"))?;
         Ok(Response::new(DeleteArticleResponse {
             sequence: outcome.sequence(),
             deleted: matches!(outcome, WriteOutcome::Deleted(_)),
@@ -534,6 +514,55 @@ fn open_store(config: &IngestConfig) -> Result<Arc<dyn Store>, ServeError> {
     Ok(Arc::new(store))
 }
 
+impl Ingest {
+    fn new(
+        config: &IngestConfig,
+        store: Arc<dyn Store>,
+        committer: Committer,
+        durable_head: tokio::sync::watch::Receiver<u64>,
+        feed: Feed,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ingest {
+            store,
+            committer,
+            durable_head,
+            feed,
+            cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
+            max_record_bytes: pipeline::MAX_RECORD_BYTES.min(
+                config
+                    .max_message_bytes
+                    .saturating_sub(pipeline::MESSAGE_ENVELOPE),
+            ),
+            admission: Admission::new(config.max_inflight_bytes),
+            not_analysed: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// The write service is NOT_SERVING while the committer refuses writes after
+/// a failed flush, and SERVING again once the store is reopened.
+async fn report_write_health(
+    mut write_health: tokio::sync::watch::Receiver<WriteHealth>,
+    health: tonic_health::server::HealthReporter,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let state = write_health.borrow_and_update().clone();
+        match state {
+            WriteHealth::Serving => health.set_serving::<IngestServiceServer<Ingest>>().await,
+            WriteHealth::Suspended(reason) => {
+                tracing::warn!(%reason, "ingest service NOT_SERVING");
+                health.set_not_serving::<IngestServiceServer<Ingest>>().await;
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = write_health.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
 /// Like [`serve`] over a store the caller built (e.g. a fault-injecting one).
 pub async fn serve_store(
     config: IngestConfig,
@@ -552,49 +581,17 @@ pub async fn serve_store(
         config.feed(),
         feed_shutdown.clone(),
     );
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let ingest = Ingest {
-        store: store.clone(),
-        committer,
-        durable_head: head_rx,
-        feed: feed.clone(),
-        cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
-        max_record_bytes: pipeline::MAX_RECORD_BYTES.min(
-            config
-                .max_message_bytes
-                .saturating_sub(pipeline::MESSAGE_ENVELOPE),
-        ),
-        admission: Admission::new(config.max_inflight_bytes),
-        not_analysed: Arc::new(AtomicU64::new(0)),
-    };
+    let ingest = Ingest::new(&config, store.clone(), committer, head_rx, feed.clone());
 
     let metrics_hook = crate::telemetry::register(ingest.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<IngestServiceServer<Ingest>>().await;
     health.set_serving::<ChangeFeedServiceServer<Feed>>().await;
-    // The write service is NOT_SERVING while the committer refuses writes
-    // after a failed flush, and SERVING again once the store is reopened.
-    tokio::spawn({
-        let mut write_health = ingest.committer.health();
-        let health = health.clone();
-        let shutdown = shutdown.clone();
-        async move {
-            loop {
-                let state = write_health.borrow_and_update().clone();
-                match state {
-                    WriteHealth::Serving => health.set_serving::<IngestServiceServer<Ingest>>().await,
-                    WriteHealth::Suspended(reason) => {
-                        tracing::warn!(%reason, "ingest service NOT_SERVING");
-                        health.set_not_serving::<IngestServiceServer<Ingest>>().await;
-                    }
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    changed = write_health.changed() => if changed.is_err() { return },
-                }
-            }
-        }
-    });
+    tokio::spawn(report_write_health(
+        ingest.committer.health(),
+        health.clone(),
+        shutdown.clone(),
+    ));
     let (reflection, reflection_v1alpha) = sectorwire_runtime::reflection(
         sectorwire_proto::FILE_DESCRIPTOR_SET,
         &[

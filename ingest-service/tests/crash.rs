@@ -5,10 +5,11 @@
 //! default; set `SECTORWIRE_CRASH_CYCLES` for more (`bench/crash-loop.sh`
 //! runs 200).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,8 +19,7 @@ use sectorwire_proto::ingest::{
     ingest_service_client::IngestServiceClient, subscribe_response, ArticleMetadata, IngestArticleRequest,
     SubscribeRequest,
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Small deterministic PRNG (xorshift64*): reproducible runs without a
 /// dependency; the seed is printed so a failure can be replayed.
@@ -40,39 +40,9 @@ impl Rng {
 /// Starts the binary on an ephemeral port and returns it with its address,
 /// read from its JSON "listening" log line.
 async fn start(dir: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ingest-service"))
-        .args([
-            "--ingest-listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--ingest-data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ingest-service");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.expect("read log") {
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if value["fields"]["message"] == "ingest service listening" {
-                let addr = value["fields"]["addr"].as_str().expect("addr field");
-                return addr.parse::<SocketAddr>().expect("socket addr");
-            }
-        }
-        panic!("ingest-service exited before listening");
-    })
-    .await
-    .expect("ingest-service did not start in 20 s");
-    // Keep draining logs so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+    support::start(dir)
+        .await
+        .unwrap_or_else(|log| panic!("ingest-service exited before listening:\n{log}"))
 }
 
 fn content(source: &str, version: u64) -> String {

@@ -6,67 +6,21 @@
 //! (`SECTORWIRE_FAULT_ROUNDS`);
 //! the disk-full rounds need `mount` (root) and are skipped with a message without it.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Command as StdCommand;
 use std::time::Duration;
 
 use sectorwire_proto::ingest::{
     change_feed_service_client::ChangeFeedServiceClient, ingest_service_client::IngestServiceClient,
     subscribe_response, ArticleMetadata, GetIngestStatsRequest, IngestArticleRequest, SubscribeRequest,
 };
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-/// Starts the binary; `Err(log)` when it exits before listening (a refused store).
-async fn start(dir: &Path) -> Result<(Child, SocketAddr), String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ingest-service"))
-        .args([
-            "--ingest-listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--ingest-data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn ingest-service");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut log = String::new();
-    let found = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            log.push_str(&line);
-            log.push('\n');
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if value["fields"]["message"] == "ingest service listening" {
-                return value["fields"]["addr"]
-                    .as_str()
-                    .and_then(|a| a.parse::<SocketAddr>().ok());
-            }
-        }
-        None
-    })
-    .await
-    .expect("ingest-service neither listened nor exited in 30 s");
-    match found {
-        Some(addr) => {
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            Ok((child, addr))
-        }
-        None => {
-            let output = child.wait_with_output().await.expect("wait");
-            log.push_str(&String::from_utf8_lossy(&output.stderr));
-            Err(log)
-        }
-    }
-}
+use support::start;
 
 fn article(round: u64, n: u64) -> IngestArticleRequest {
     let body: String = (0..20)

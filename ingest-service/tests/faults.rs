@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use sectorwire_ingest::store::{FaultPlan, FaultyStore, SledStore, Store};
-use sectorwire_ingest::IngestConfig;
+use sectorwire_ingest::{IngestConfig, ServeError};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use sectorwire_proto::ingest::{
@@ -15,7 +17,9 @@ use sectorwire_proto::ingest::{
     subscribe_response, GetIngestStatsRequest, IngestArticleRequest, IngestOutcome, SubscribeRequest,
     SubscribeResponse,
 };
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
 use tonic::Code;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
@@ -29,36 +33,65 @@ fn article(n: u32) -> IngestArticleRequest {
     }
 }
 
+/// The real server over a sled store whose faults the test plans, and a client.
+struct Faulty {
+    plan: Arc<FaultPlan>,
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    server: JoinHandle<Result<(), ServeError>>,
+    client: IngestServiceClient<Channel>,
+}
+
+impl Faulty {
+    async fn start(dir: &Path) -> Self {
+        let plan = Arc::new(FaultPlan::default());
+        let store: Arc<dyn Store> = Arc::new(FaultyStore::new(
+            SledStore::open(dir).expect("open"),
+            plan.clone(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(sectorwire_ingest::serve_store(
+            IngestConfig::new(addr, dir.to_path_buf()),
+            store.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+        let client = loop {
+            if let Ok(c) = IngestServiceClient::connect(format!("http://{addr}")).await {
+                break c;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        Faulty {
+            plan,
+            store,
+            addr,
+            shutdown,
+            server,
+            client,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_apply_and_failed_flush_are_errors_and_retries_are_consistent() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let plan = Arc::new(FaultPlan::default());
-    let store: Arc<dyn Store> = Arc::new(FaultyStore::new(
-        SledStore::open(dir.path()).expect("open"),
-        plan.clone(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(sectorwire_ingest::serve_store(
-        IngestConfig::new(addr, dir.path().to_path_buf()),
-        store.clone(),
-        listener,
-        shutdown.clone(),
-    ));
-    let mut client = loop {
-        if let Ok(c) = IngestServiceClient::connect(format!("http://{addr}")).await {
-            break c;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    client.ingest_article(article(0)).await.expect("healthy write");
+    let mut f = Faulty::start(dir.path()).await;
+    f.client.ingest_article(article(0)).await.expect("healthy write");
 
     // A failed apply: error, nothing written; the retry creates it.
-    plan.fail_apply.store(1, Ordering::SeqCst);
-    let err = client.ingest_article(article(1)).await.expect_err("apply fault");
+    f.plan.fail_apply.store(1, Ordering::SeqCst);
+    let err = f
+        .client
+        .ingest_article(article(1))
+        .await
+        .expect_err("apply fault");
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
-    let stats = client
+    let stats = f
+        .client
         .get_ingest_stats(GetIngestStatsRequest {})
         .await
         .expect("stats")
@@ -68,7 +101,8 @@ async fn failed_apply_and_failed_flush_are_errors_and_retries_are_consistent() {
         (1, 1),
         "nothing of the failed write is visible"
     );
-    let retry = client
+    let retry = f
+        .client
         .ingest_article(article(1))
         .await
         .expect("retry")
@@ -78,27 +112,33 @@ async fn failed_apply_and_failed_flush_are_errors_and_retries_are_consistent() {
 
     // A failed flush: error (not acknowledged), but the write was applied, so
     // it is present consistently and the retry is a no-op, not a duplicate.
-    plan.fail_flush.store(1, Ordering::SeqCst);
-    let err = client.ingest_article(article(2)).await.expect_err("flush fault");
+    f.plan.fail_flush.store(1, Ordering::SeqCst);
+    let err = f
+        .client
+        .ingest_article(article(2))
+        .await
+        .expect_err("flush fault");
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
-    let retry = client
+    let retry = f
+        .client
         .ingest_article(article(2))
         .await
         .expect("retry")
         .into_inner();
     assert_eq!(retry.outcome, IngestOutcome::Unchanged as i32);
     assert_eq!(retry.sequence, 3);
-    let stats = client
+    let stats = f
+        .client
         .get_ingest_stats(GetIngestStatsRequest {})
         .await
         .expect("stats")
         .into_inner();
     assert_eq!((stats.articles, stats.log_head), (3, 3));
 
-    drop(client);
-    shutdown.cancel();
-    server.await.expect("join").expect("serve");
-    drop(store);
+    drop(f.client);
+    f.shutdown.cancel();
+    f.server.await.expect("join").expect("serve");
+    drop(f.store);
     // Everything is on disk after a clean stop.
     let reopened = SledStore::open(dir.path()).expect("reopen");
     assert_eq!(reopened.head(), 3);
@@ -146,26 +186,8 @@ async fn ingest_health(addr: std::net::SocketAddr) -> ServingStatus {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_flush_publishes_nothing_until_the_store_is_reopened() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let plan = Arc::new(FaultPlan::default());
-    let store: Arc<dyn Store> = Arc::new(FaultyStore::new(
-        SledStore::open(dir.path()).expect("open"),
-        plan.clone(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(sectorwire_ingest::serve_store(
-        IngestConfig::new(addr, dir.path().to_path_buf()),
-        store.clone(),
-        listener,
-        shutdown.clone(),
-    ));
-    let mut client = loop {
-        if let Ok(c) = IngestServiceClient::connect(format!("http://{addr}")).await {
-            break c;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let mut f = Faulty::start(dir.path()).await;
+    let addr = f.addr;
     let mut feed = ChangeFeedServiceClient::connect(format!("http://{addr}"))
         .await
         .expect("feed client")
@@ -176,15 +198,20 @@ async fn failed_flush_publishes_nothing_until_the_store_is_reopened() {
         .await
         .expect("subscribe")
         .into_inner();
-    client.ingest_article(article(0)).await.expect("healthy write");
+    f.client.ingest_article(article(0)).await.expect("healthy write");
     assert_eq!(next_event(&mut feed).await, Some(1));
 
-    plan.fail_flush.store(1, Ordering::SeqCst);
-    plan.fail_reopen.store(u32::MAX, Ordering::SeqCst);
-    let err = client.ingest_article(article(1)).await.expect_err("flush fault");
+    f.plan.fail_flush.store(1, Ordering::SeqCst);
+    f.plan.fail_reopen.store(u32::MAX, Ordering::SeqCst);
+    let err = f
+        .client
+        .ingest_article(article(1))
+        .await
+        .expect_err("flush fault");
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
     assert_eq!(ingest_health(addr).await, ServingStatus::NotServing);
-    let stats = client
+    let stats = f
+        .client
         .get_ingest_stats(GetIngestStatsRequest {})
         .await
         .expect("stats")
@@ -199,7 +226,8 @@ async fn failed_flush_publishes_nothing_until_the_store_is_reopened() {
         None,
         "the write that was not acknowledged is not published"
     );
-    let err = client
+    let err = f
+        .client
         .ingest_article(article(2))
         .await
         .expect_err("writes are suspended");
@@ -207,20 +235,22 @@ async fn failed_flush_publishes_nothing_until_the_store_is_reopened() {
     assert!(err.message().contains("suspended"), "{}", err.message());
 
     // The store comes back by itself: no restart.
-    plan.fail_reopen.store(0, Ordering::SeqCst);
+    f.plan.fail_reopen.store(0, Ordering::SeqCst);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while ingest_health(addr).await != ServingStatus::Serving {
         assert!(tokio::time::Instant::now() < deadline, "health did not recover");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let ack = client
+    let ack = f
+        .client
         .ingest_article(article(2))
         .await
         .expect("writes resume")
         .into_inner();
     // The reopened store holds whatever of the failed batch reached the disk (sled wrote it
     // when the old handle closed), so the feed carries it now, in order, as stored.
-    let stats = client
+    let stats = f
+        .client
         .get_ingest_stats(GetIngestStatsRequest {})
         .await
         .expect("stats")
@@ -232,10 +262,10 @@ async fn failed_flush_publishes_nothing_until_the_store_is_reopened() {
     }
     assert_eq!(seen, (2..=ack.sequence).collect::<Vec<_>>(), "dense, once each");
 
-    drop(client);
-    shutdown.cancel();
-    server.await.expect("join").expect("serve");
-    drop(store);
+    drop(f.client);
+    f.shutdown.cancel();
+    f.server.await.expect("join").expect("serve");
+    drop(f.store);
     let reopened = SledStore::open(dir.path()).expect("reopen");
     assert_eq!(
         reopened.head(),

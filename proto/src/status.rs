@@ -93,15 +93,6 @@ pub fn invalid_argument(message: impl Into<String>, violations: &[Violation]) ->
     Status::with_error_details(Code::InvalidArgument, clip(&message.into(), MAX_MESSAGE), details)
 }
 
-/// INVALID_ARGUMENT for one field.
-pub fn invalid_field(field: &str, description: impl Into<String>) -> Status {
-    let description = description.into();
-    invalid_argument(
-        format!("{field}: {description}"),
-        &[Violation::new(field, description)],
-    )
-}
-
 /// RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` detail: the request was
 /// shed before any work was done, so retrying after `retry_after` is safe.
 pub fn overloaded(message: impl Into<String>, retry_after: Duration) -> Status {
@@ -296,19 +287,6 @@ where
             }
         }
     }
-}
-
-/// The bare article id named by `raw` (an id or `articles/{id}`), or
-/// INVALID_ARGUMENT naming `field`: both services take ids the same way.
-pub fn article_id(raw: &str, field: &str) -> Result<String, Status> {
-    sectorwire_domain::id::parse_article_id(raw)
-        .map(str::to_string)
-        .map_err(|e| {
-            invalid_argument(
-                format!("invalid article id {}", echo(raw)),
-                &[Violation::new(field, e.to_string())],
-            )
-        })
 }
 
 #[cfg(test)]

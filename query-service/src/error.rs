@@ -76,7 +76,7 @@ impl From<IndexError> for QueryError {
     fn from(error: IndexError) -> Self {
         match error {
             // The user's query text is the only index error a caller can fix.
-            IndexError::Query(message) => QueryError::field("query", message),
+            IndexError::Query(error) => QueryError::field("query", error.to_string()),
             // tantivy parses some queries it then cannot run (`body:*` needs
             // a fast field): the caller's to fix, told without tantivy's text.
             IndexError::Tantivy(

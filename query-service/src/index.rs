@@ -39,10 +39,10 @@ pub enum IndexError {
     Io(#[from] std::io::Error),
     /// The user's query text does not parse.
     #[error("{0}")]
-    Query(String),
-    /// Aggregation output had an unexpected shape.
+    Query(#[source] tantivy::query::QueryParserError),
+    /// Aggregation request or output had an unexpected shape.
     #[error("aggregation result: {0}")]
-    Aggregation(String),
+    Aggregation(#[source] serde_json::Error),
 }
 
 /// Field handles, looked up once.
@@ -348,9 +348,7 @@ impl SearchIndex {
         let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.body]);
         parser.set_conjunction_by_default();
         parser.set_field_boost(f.title, 2.5);
-        let text_query = parser
-            .parse_query(text)
-            .map_err(|e| IndexError::Query(e.to_string()))?;
+        let text_query = parser.parse_query(text).map_err(IndexError::Query)?;
         let searcher = self.reader.searcher();
         let mut generator = SnippetGenerator::create(&searcher, &*text_query, f.body)?;
         generator.set_max_num_chars(240);
@@ -385,12 +383,11 @@ impl SearchIndex {
     }
 
     fn aggregate(&self, query: &dyn Query, aggs: serde_json::Value) -> Result<serde_json::Value, IndexError> {
-        let aggs: Aggregations =
-            serde_json::from_value(aggs).map_err(|e| IndexError::Aggregation(e.to_string()))?;
+        let aggs: Aggregations = serde_json::from_value(aggs).map_err(IndexError::Aggregation)?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
         let searcher = self.reader.searcher();
         let result: AggregationResults = searcher.search(query, &collector)?;
-        serde_json::to_value(result).map_err(|e| IndexError::Aggregation(e.to_string()))
+        serde_json::to_value(result).map_err(IndexError::Aggregation)
     }
 
     /// Total matches and the top `limit` values of each facet.

@@ -141,6 +141,140 @@ pub async fn start_query_with(
     Running { addr, shutdown, task }
 }
 
+/// What [`start_system`] starts: the data directory (removed when dropped),
+/// the ingest service, the replica, a client of each.
+pub type System = (
+    tempfile::TempDir,
+    Running<sectorwire_ingest::ServeError>,
+    Running<sectorwire_query::ServeError>,
+    IngestServiceClient<Channel>,
+    QueryServiceClient<Channel>,
+);
+
+/// Starts an ingest service and one replica following it over a fresh
+/// temporary directory, with their defaults, and connects a client of each:
+/// the start-up most end-to-end tests share. Tests stop the services
+/// themselves.
+pub async fn start_system() -> System {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ingest = start_ingest(&dir.path().join("ingest")).await;
+    let query = start_query(&dir.path().join("query"), ingest.addr).await;
+    let writer = ingest_client(ingest.addr).await;
+    let reader = query_client(query.addr).await;
+    (dir, ingest, query, writer, reader)
+}
+
+/// Reads a change-feed stream that was left stalled until its cut-off
+/// status, checking that events arrive in order; the status and the last
+/// sequence delivered before it.
+pub async fn read_until_cut_off(
+    stalled: &mut tonic::Streaming<sectorwire_proto::ingest::SubscribeResponse>,
+) -> (tonic::Status, u64) {
+    use sectorwire_proto::ingest::subscribe_response;
+    let mut last = 0;
+    let status = loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), stalled.message())
+            .await
+            .unwrap_or_else(|_| {
+                panic!("no cut-off after {last} events: the subscriber was never seen as slow")
+            });
+        match next {
+            Ok(Some(message)) => {
+                if let Some(subscribe_response::Message::Event(event)) = message.message {
+                    assert_eq!(event.sequence, last + 1);
+                    last = event.sequence;
+                }
+            }
+            Ok(None) => panic!("stream ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    (status, last)
+}
+
+/// Copies a stopped store's directory, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Reads until the server closes the connection; panics if it stays open
+/// for `within`.
+pub async fn closed_by_server<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, within: Duration) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                // The server's SETTINGS frame or a GOAWAY: keep reading.
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the server kept the connection open for {within:?}"
+    );
+}
+
+/// The ingest service's `GetIngestStats` at `addr`.
+pub async fn ingest_stats(addr: SocketAddr) -> sectorwire_proto::ingest::IngestStats {
+    ingest_client(addr)
+        .await
+        .get_ingest_stats(sectorwire_proto::ingest::GetIngestStatsRequest {})
+        .await
+        .expect("ingest stats")
+        .into_inner()
+}
+
+/// The replica's `GetQueryStats` at `addr`.
+pub async fn query_stats(addr: SocketAddr) -> sectorwire_proto::query::QueryStats {
+    query_client(addr)
+        .await
+        .get_query_stats(sectorwire_proto::query::GetQueryStatsRequest {})
+        .await
+        .expect("query stats")
+        .into_inner()
+}
+
+/// A change-feed subscription at `addr` from `after_sequence`, with
+/// heartbeats every `heartbeat_millis`.
+pub async fn subscribe(
+    addr: SocketAddr,
+    after_sequence: u64,
+    heartbeat_millis: u32,
+) -> tonic::Streaming<sectorwire_proto::ingest::SubscribeResponse> {
+    feed_client(addr)
+        .await
+        .subscribe(sectorwire_proto::ingest::SubscribeRequest {
+            after_sequence,
+            heartbeat_millis,
+        })
+        .await
+        .expect("subscribe")
+        .into_inner()
+}
+
+/// A tokio runtime with two workers, for tests that drive async servers
+/// from a synchronous property-test runner.
+pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A channel whose HTTP/2 receive windows are the protocol's 64 KiB
 /// minimum, so a client that stops reading stops the server's sends soon.
 pub async fn small_window_channel(addr: SocketAddr) -> Channel {
@@ -232,6 +366,15 @@ pub fn generated_article(n: usize) -> String {
          Officials from {places} met on day {n} of the talks. {sentence}\n\n\
          Both delegations said the {topic} plan number {n} would be reviewed next year. {sentence}\n"
     )
+}
+
+/// The request that ingests [`generated_article`] `n` as plain text.
+pub fn text_request(n: usize) -> sectorwire_proto::ingest::IngestArticleRequest {
+    sectorwire_proto::ingest::IngestArticleRequest {
+        content: generated_article(n).into_bytes(),
+        content_type: sectorwire_proto::ingest::ContentType::Text as i32,
+        ..Default::default()
+    }
 }
 
 /// A codec that sends and receives raw message bytes, so tests can put on

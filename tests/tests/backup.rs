@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use sectorwire_proto::ingest::{
     ingest_admin_service_client::IngestAdminServiceClient, subscribe_response, ArticleMetadata, ContentType,
-    CreateBackupRequest, GetIngestStatsRequest, IngestArticleRequest, SubscribeRequest,
+    CreateBackupRequest, IngestArticleRequest,
 };
 use sectorwire_proto::query::{BatchGetArticlesRequest, GetQueryStatsRequest};
 use sectorwire_tests::*;
@@ -40,21 +40,8 @@ async fn write(addr: SocketAddr, tag: &str, count: usize) -> Vec<String> {
 }
 
 async fn read_log(addr: SocketAddr) -> (String, Log) {
-    let stats = ingest_client(addr)
-        .await
-        .get_ingest_stats(GetIngestStatsRequest {})
-        .await
-        .expect("stats")
-        .into_inner();
-    let mut stream = feed_client(addr)
-        .await
-        .subscribe(SubscribeRequest {
-            after_sequence: 0,
-            heartbeat_millis: 100,
-        })
-        .await
-        .expect("subscribe")
-        .into_inner();
+    let stats = ingest_stats(addr).await;
+    let mut stream = subscribe(addr, 0, 100).await;
     let mut log = Log::new();
     while (log.len() as u64) < stats.log_head {
         let message = stream.message().await.expect("feed").expect("open");

@@ -61,11 +61,7 @@ async fn same_bytes_with_another_hint_are_unchanged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeline_returns_only_requested_sectors_and_undated_list_last() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
-    let mut writer = ingest_client(ingest.addr).await;
-    let mut reader = query_client(query.addr).await;
+    let (_dir, ingest, query, mut writer, mut reader) = start_system().await;
     let mut last = 0;
     // Articles over six topics; each also picks up other tags (countries
     // and words shared across topics), which is what used to leak through.

@@ -186,11 +186,7 @@ async fn seeds_round_trip_and_survive_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_pagination_search_facets_and_timeline() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
-    let mut writer = ingest_client(ingest.addr).await;
-    let mut reader = query_client(query.addr).await;
+    let (_dir, ingest, query, mut writer, mut reader) = start_system().await;
 
     // Streamed batch ingest with one bad item in the middle.
     let mut requests: Vec<IngestArticleRequest> = (0..60).map(dated_request).collect();
@@ -462,11 +458,7 @@ async fn bad_input_is_rejected_with_details_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_and_updates_reach_the_replica_and_a_rebuilt_replica_agrees() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
-    let mut writer = ingest_client(ingest.addr).await;
-    let mut reader = query_client(query.addr).await;
+    let (dir, ingest, query, mut writer, mut reader) = start_system().await;
     let mut last = 0;
     let mut ids = Vec::new();
     for n in 0..12 {

@@ -68,24 +68,7 @@ async fn stalled_subscriber_is_cut_off_and_resumes() {
     // Let the slow timeout pass, then drain: what was buffered (in our
     // channel and in HTTP/2 flow-control windows), then the cut.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let mut last = 0;
-    let status = loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), stalled.message())
-            .await
-            .unwrap_or_else(|_| {
-                panic!("no cut-off after {last} events: the subscriber was never seen as slow")
-            });
-        match next {
-            Ok(Some(message)) => {
-                if let Some(subscribe_response::Message::Event(event)) = message.message {
-                    assert_eq!(event.sequence, last + 1);
-                    last = event.sequence;
-                }
-            }
-            Ok(None) => panic!("stream ended without a status"),
-            Err(status) => break status,
-        }
-    };
+    let (status, mut last) = read_until_cut_off(&mut stalled).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
         status.message().contains(&format!("after_sequence={last}")),

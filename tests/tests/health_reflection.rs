@@ -16,57 +16,44 @@ async fn channel(addr: std::net::SocketAddr) -> Channel {
         .expect("connect")
 }
 
-/// The services listed over `grpc.reflection.v1`, sorted.
-async fn services_v1(addr: std::net::SocketAddr) -> Vec<String> {
-    use tonic_reflection::pb::v1::{
-        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
-        server_reflection_response::MessageResponse, ServerReflectionRequest,
-    };
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = ServerReflectionClient::new(channel(addr).await)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection v1")
-        .into_inner();
-    let response = responses.message().await.expect("message").expect("one response");
-    let mut names: Vec<String> = match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => {
-            list.service.into_iter().map(|s| s.name).collect()
+/// `async fn $name(addr) -> Vec<String>`: the services listed over the
+/// reflection protocol version `$version` (whose generated types live in
+/// `tonic_reflection::pb::$version`), sorted.
+macro_rules! list_services {
+    ($name:ident, $version:ident) => {
+        async fn $name(addr: std::net::SocketAddr) -> Vec<String> {
+            use tonic_reflection::pb::$version::{
+                server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
+                server_reflection_response::MessageResponse, ServerReflectionRequest,
+            };
+            let request = ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let mut responses = ServerReflectionClient::new(channel(addr).await)
+                .server_reflection_info(tokio_stream::iter([request]))
+                .await
+                .expect(concat!("reflection ", stringify!($version)))
+                .into_inner();
+            let response = responses
+                .message()
+                .await
+                .expect("message")
+                .expect("one response");
+            let mut names: Vec<String> = match response.message_response {
+                Some(MessageResponse::ListServicesResponse(list)) => {
+                    list.service.into_iter().map(|s| s.name).collect()
+                }
+                other => panic!("unexpected reflection response {other:?}"),
+            };
+            names.sort();
+            names
         }
-        other => panic!("unexpected reflection response {other:?}"),
     };
-    names.sort();
-    names
 }
 
-/// The services listed over `grpc.reflection.v1alpha`, sorted.
-async fn services_v1alpha(addr: std::net::SocketAddr) -> Vec<String> {
-    use tonic_reflection::pb::v1alpha::{
-        server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
-        server_reflection_response::MessageResponse, ServerReflectionRequest,
-    };
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = ServerReflectionClient::new(channel(addr).await)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection v1alpha")
-        .into_inner();
-    let response = responses.message().await.expect("message").expect("one response");
-    let mut names: Vec<String> = match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => {
-            list.service.into_iter().map(|s| s.name).collect()
-        }
-        other => panic!("unexpected reflection response {other:?}"),
-    };
-    names.sort();
-    names
-}
+list_services!(services_v1, v1);
+list_services!(services_v1alpha, v1alpha);
 
 /// `own` plus what every port serves, sorted.
 fn expected(own: &[&str]) -> Vec<String> {
@@ -85,9 +72,7 @@ fn expected(own: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_reflection() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
+    let (_dir, ingest, query, _, _) = start_system().await;
     let _ = query_client(query.addr).await;
 
     let ingest_services = expected(&[

@@ -7,28 +7,7 @@ use std::time::Duration;
 use sectorwire_proto::ingest::GetIngestStatsRequest;
 use sectorwire_proto::query::ListSectorsRequest;
 use sectorwire_tests::*;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-
-/// Reads until the server closes the connection; panics if it stays open
-/// for `within`.
-async fn closed_by_server(stream: &mut TcpStream, within: Duration) {
-    let mut buf = [0u8; 1024];
-    let closed = tokio::time::timeout(within, async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                // The server's SETTINGS frame or a GOAWAY: keep reading.
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    assert!(
-        closed.is_ok(),
-        "the server kept the connection open for {within:?}"
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_connections_are_closed_after_the_handshake_timeout() {

@@ -32,9 +32,7 @@ fn assert_small(status: &tonic::Status) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_values_are_echoed_in_part_with_invalid_argument() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
+    let (_dir, ingest, query, _, _) = start_system().await;
     let huge_id = "x".repeat(1024 * 1024);
 
     // A default client: its 16 KiB header-list limit is what a 1 MB echo

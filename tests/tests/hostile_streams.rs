@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use sectorwire_proto::ingest::{
-    change_feed_service_client::ChangeFeedServiceClient, subscribe_response, ArticleMetadata,
-    GetIngestStatsRequest, IngestArticleRequest, SubscribeRequest,
+    change_feed_service_client::ChangeFeedServiceClient, ArticleMetadata, GetIngestStatsRequest,
+    IngestArticleRequest, SubscribeRequest,
 };
 use sectorwire_proto::query::{
     query_service_client::QueryServiceClient, GetQueryStatsRequest, WatchArticlesRequest,
@@ -87,22 +87,7 @@ async fn feed_caps_subscribers_and_delivers_the_cut_off_ahead_of_its_buffer() {
     // Stalled past the slow timeout, then read: the status arrives after
     // what was already in flight on the connection, not after the backlog.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mut last = 0;
-    let status = loop {
-        match tokio::time::timeout(Duration::from_secs(10), stalled.message())
-            .await
-            .expect("no cut-off")
-        {
-            Ok(Some(message)) => {
-                if let Some(subscribe_response::Message::Event(event)) = message.message {
-                    assert_eq!(event.sequence, last + 1);
-                    last = event.sequence;
-                }
-            }
-            Ok(None) => panic!("stream ended without a status"),
-            Err(status) => break status,
-        }
-    };
+    let (status, last) = read_until_cut_off(&mut stalled).await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
         status.message().contains(&format!("after_sequence={last}")),

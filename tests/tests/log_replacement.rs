@@ -8,10 +8,8 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use sectorwire_proto::ingest::{ContentType, GetIngestStatsRequest, IngestArticleRequest, SubscribeRequest};
-use sectorwire_proto::query::{
-    BatchGetArticlesRequest, Consistency, GetArticleRequest, GetQueryStatsRequest, QueryStats,
-};
+use sectorwire_proto::ingest::SubscribeRequest;
+use sectorwire_proto::query::{BatchGetArticlesRequest, Consistency, GetArticleRequest};
 use sectorwire_query::server::FOLLOWER_HEALTH;
 use sectorwire_tests::*;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -24,11 +22,7 @@ async fn write(addr: SocketAddr, range: std::ops::Range<usize>) -> BTreeSet<Stri
     let mut ids = BTreeSet::new();
     for n in range {
         let ack = client
-            .ingest_article(IngestArticleRequest {
-                content: generated_article(n).into_bytes(),
-                content_type: ContentType::Text as i32,
-                ..Default::default()
-            })
+            .ingest_article(text_request(n))
             .await
             .expect("ingest")
             .into_inner();
@@ -38,22 +32,8 @@ async fn write(addr: SocketAddr, range: std::ops::Range<usize>) -> BTreeSet<Stri
 }
 
 async fn ingest_log(addr: SocketAddr) -> (String, u64) {
-    let stats = ingest_client(addr)
-        .await
-        .get_ingest_stats(GetIngestStatsRequest {})
-        .await
-        .expect("ingest stats")
-        .into_inner();
+    let stats = ingest_stats(addr).await;
     (stats.log_id, stats.log_head)
-}
-
-async fn query_stats(addr: SocketAddr) -> QueryStats {
-    query_client(addr)
-        .await
-        .get_query_stats(GetQueryStatsRequest {})
-        .await
-        .expect("query stats")
-        .into_inner()
 }
 
 /// Which of `ids` the replica serves.
@@ -279,20 +259,6 @@ async fn stats_and_health_tell_lag_and_silence() {
     .await;
     replica.stop().await;
     ingest.stop().await;
-}
-
-/// Copies a stopped store's directory.
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

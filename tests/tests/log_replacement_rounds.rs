@@ -18,13 +18,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::Path;
 
-use sectorwire_proto::ingest::{
-    subscribe_response, ArticleMetadata, ContentType, GetIngestStatsRequest, IngestArticleRequest,
-    SubscribeRequest,
-};
-use sectorwire_proto::query::{BatchGetArticlesRequest, GetQueryStatsRequest, QueryStats};
+use sectorwire_proto::ingest::{subscribe_response, ArticleMetadata, ContentType, IngestArticleRequest};
+use sectorwire_proto::query::BatchGetArticlesRequest;
 use sectorwire_tests::*;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -53,21 +49,8 @@ async fn write(addr: SocketAddr, tag: &str, count: usize) {
 
 /// The log id and what the log holds live, read back through the feed.
 async fn read_log(addr: SocketAddr) -> (String, u64, Live) {
-    let stats = ingest_client(addr)
-        .await
-        .get_ingest_stats(GetIngestStatsRequest {})
-        .await
-        .expect("ingest stats")
-        .into_inner();
-    let mut stream = feed_client(addr)
-        .await
-        .subscribe(SubscribeRequest {
-            after_sequence: 0,
-            heartbeat_millis: 100,
-        })
-        .await
-        .expect("subscribe")
-        .into_inner();
+    let stats = ingest_stats(addr).await;
+    let mut stream = subscribe(addr, 0, 100).await;
     let mut live = Live::new();
     let mut seen = 0;
     while seen < stats.log_head {
@@ -88,15 +71,6 @@ async fn read_log(addr: SocketAddr) -> (String, u64, Live) {
     (stats.log_id, stats.log_head, live)
 }
 
-async fn query_stats(addr: SocketAddr) -> QueryStats {
-    query_client(addr)
-        .await
-        .get_query_stats(GetQueryStatsRequest {})
-        .await
-        .expect("query stats")
-        .into_inner()
-}
-
 /// What the replica serves of `ids`: id → sequence.
 async fn served(addr: SocketAddr, ids: &BTreeSet<String>) -> Live {
     query_client(addr)
@@ -112,19 +86,6 @@ async fn served(addr: SocketAddr, ids: &BTreeSet<String>) -> Live {
         .into_iter()
         .map(|a| (a.id, a.sequence))
         .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 #[derive(Default)]

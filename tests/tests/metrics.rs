@@ -8,13 +8,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sectorwire_proto::ingest::{ingest_articles_response, ContentType, IngestArticleRequest};
+use sectorwire_proto::ingest::{ingest_articles_response, IngestArticleRequest};
 use sectorwire_proto::query::{
     Consistency, GetArticleRequest, GetQueryStatsRequest, SearchArticlesRequest, WatchArticlesRequest,
 };
 use sectorwire_runtime::metrics::MetricsListen;
 use sectorwire_tests::prometheus::{http_get, scrape, Exposition};
-use sectorwire_tests::{generated_article, ingest_client, query_client, start_ingest, start_query};
+use sectorwire_tests::{start_system, text_request};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
@@ -40,11 +40,7 @@ impl Logs {
 }
 
 fn article(n: usize) -> IngestArticleRequest {
-    IngestArticleRequest {
-        content: generated_article(n).into_bytes(),
-        content_type: ContentType::Text as i32,
-        ..Default::default()
-    }
+    text_request(n)
 }
 
 fn with_id<T>(message: T, id: &str) -> tonic::Request<T> {
@@ -105,11 +101,7 @@ async fn metrics_count_calls_by_method_and_code_and_logs_carry_request_ids() {
     .expect("metrics endpoint")
     .expect("metrics on");
     let metrics = endpoint.local_addr();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
-    let mut writer = ingest_client(ingest.addr).await;
-    let mut reader = query_client(query.addr).await;
+    let (_dir, ingest, query, mut writer, mut reader) = start_system().await;
 
     // Three good articles; the first names its request id.
     let first = writer

@@ -18,19 +18,8 @@ const ANY_DATE: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_79
 
 #[test]
 fn newest_first_and_oldest_first_sort_every_accepted_date_across_pages() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (ingest, query, writer, reader) = rt.block_on(async {
-        let ingest = start_ingest(&dir.path().join("ingest")).await;
-        let query = start_query(&dir.path().join("query"), ingest.addr).await;
-        let writer = ingest_client(ingest.addr).await;
-        let reader = query_client(query.addr).await;
-        (ingest, query, writer, reader)
-    });
+    let rt = multi_thread_runtime();
+    let (_dir, ingest, query, writer, reader) = rt.block_on(start_system());
     let case = std::sync::atomic::AtomicU32::new(0);
     // Dates anywhere a Timestamp allows, plus the edges of the accepted range and equal dates.
     let date = prop_oneof![

@@ -5,30 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use sectorwire_proto::ingest::{ContentType, IngestArticleRequest};
 use sectorwire_proto::query::GetQueryStatsRequest;
 use sectorwire_tests::*;
-use tonic_health::pb::{
-    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const QUERY_SERVICE: &str = "sectorwire.query.v1.QueryService";
-
-async fn status(addr: std::net::SocketAddr, service: &str) -> ServingStatus {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let reply = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: service.to_string(),
-        })
-        .await
-        .expect("health check")
-        .into_inner();
-    ServingStatus::try_from(reply.status).expect("known status")
-}
 
 /// A port with nothing listening on it.
 fn dead_port() -> std::net::SocketAddr {
@@ -44,11 +25,7 @@ async fn replica_is_ready_only_after_catching_up_with_the_log() {
     let mut head = 0;
     for n in 0..40 {
         let ack = writer
-            .ingest_article(IngestArticleRequest {
-                content: generated_article(n).into_bytes(),
-                content_type: ContentType::Text as i32,
-                ..Default::default()
-            })
+            .ingest_article(text_request(n))
             .await
             .expect("ingest")
             .into_inner();
@@ -61,10 +38,10 @@ async fn replica_is_ready_only_after_catching_up_with_the_log() {
     let _ = query_client(cut_off.addr).await;
     for _ in 0..3 {
         assert_eq!(
-            status(cut_off.addr, QUERY_SERVICE).await,
+            health_status(cut_off.addr, QUERY_SERVICE).await,
             ServingStatus::NotServing
         );
-        assert_eq!(status(cut_off.addr, "").await, ServingStatus::NotServing);
+        assert_eq!(health_status(cut_off.addr, "").await, ServingStatus::NotServing);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(
@@ -79,7 +56,7 @@ async fn replica_is_ready_only_after_catching_up_with_the_log() {
     let mut reader = query_client(replica.addr).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match status(replica.addr, QUERY_SERVICE).await {
+        match health_status(replica.addr, QUERY_SERVICE).await {
             ServingStatus::Serving => {
                 let applied = reader
                     .get_query_stats(GetQueryStatsRequest {})
@@ -95,7 +72,7 @@ async fn replica_is_ready_only_after_catching_up_with_the_log() {
         assert!(Instant::now() < deadline, "replica never became ready");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(status(replica.addr, "").await, ServingStatus::Serving);
+    assert_eq!(health_status(replica.addr, "").await, ServingStatus::Serving);
 
     cut_off.stop().await;
     replica.stop().await;

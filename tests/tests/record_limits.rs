@@ -52,11 +52,7 @@ const LIMIT: usize = 192 * 1024;
 
 #[test]
 fn any_accepted_article_reaches_the_replica_and_fits_every_reply() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = multi_thread_runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let (ingest, query, writer, reader) = rt.block_on(async {
         let ingest = start_ingest_with(&dir.path().join("ingest"), |c| c.max_message_bytes = LIMIT).await;

@@ -16,7 +16,7 @@ use sectorwire_runtime::client::{AuthChannel, ClientSecurity};
 use sectorwire_runtime::tls::ClientTlsFiles;
 use sectorwire_tests::pki::Pki;
 use sectorwire_tests::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tonic::Code;
 
@@ -162,24 +162,6 @@ async fn mutual_tls_needs_a_client_certificate_from_the_client_ca() {
     .await
     .expect_err("a client certificate from another CA");
     ingest.stop().await;
-}
-
-/// Reads until the server closes the connection; panics if it stays open for `within`.
-async fn closed_by_server<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, within: Duration) {
-    let mut buf = [0u8; 1024];
-    let closed = tokio::time::timeout(within, async {
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    assert!(
-        closed.is_ok(),
-        "the server kept the connection open for {within:?}"
-    );
 }
 
 /// A raw TLS connection to `addr` that trusts `ca` and offers HTTP/2, as a

@@ -10,9 +10,7 @@ use sectorwire_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_are_refused_without_waiting_for_min_sequence() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
+    let (_dir, ingest, query, _, _) = start_system().await;
     let mut client = query_client(query.addr).await;
     let unreachable = Some(Consistency {
         min_sequence: u64::MAX,

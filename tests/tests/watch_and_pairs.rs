@@ -24,11 +24,7 @@ fn request(n: usize) -> IngestArticleRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_sees_each_new_match_once_and_resumes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
-    let mut writer = ingest_client(ingest.addr).await;
-    let mut reader = query_client(query.addr).await;
+    let (_dir, ingest, query, mut writer, mut reader) = start_system().await;
     // Something applied before the watch starts must not be sent.
     let before = writer
         .ingest_article(request(1000))
@@ -132,11 +128,7 @@ async fn watch_sees_each_new_match_once_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn country_pair_validates_and_answers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = start_ingest(&dir.path().join("ingest")).await;
-    let query = start_query(&dir.path().join("query"), ingest.addr).await;
-    let mut writer = ingest_client(ingest.addr).await;
-    let mut reader = query_client(query.addr).await;
+    let (_dir, ingest, query, mut writer, mut reader) = start_system().await;
     let mut last = 0;
     for n in 0..24 {
         last = writer

@@ -29,7 +29,7 @@
 //! - Score = max(model probability, lexicon score), the lexicon score mapping whichever
 //!   evidence threshold applies to 0.5. A tag needs at least one evidence sentence or a title cue.
 
-use super::classifier::{Gate, Model, MODEL};
+use super::classifier::{Gate, Model, Scan, MODEL};
 use super::lexicon::{Hit, LEXICON};
 use super::tokens::FastMap;
 use super::Sector;
@@ -291,8 +291,8 @@ fn listed_fields(
     hits: &[Hit],
     sent: &[Option<usize>],
     sentences: &[Span],
-) -> [Option<usize>; 16] {
-    let mut out = [None; 16];
+) -> [Option<usize>; Sector::COUNT] {
+    let mut out = [None; Sector::COUNT];
     let mut i = 0;
     // (start, end, Some(sector) for a cue | None for a cooperation word, is_field)
     let mut items: Vec<(usize, usize, Option<Sector>, bool)> = Vec::new();
@@ -604,56 +604,97 @@ fn lexicon_raw(title_hits: &[Hit], body_hits: &[Hit], body_sent: &[Option<usize>
 
 pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOptions) -> Tagging {
     let scan_lex = lexicon_scan(title, body, sentences);
-    let (evidence, body_hits, body_sent, title_hits) = (
-        scan_lex.evidence,
-        scan_lex.body_hits,
-        scan_lex.body_sent,
-        scan_lex.title_hits,
-    );
     let model: &Model = opts.model.unwrap_or(&MODEL);
     let scan = if opts.use_model {
         Some(model.scan(title, body, sentences))
     } else {
         None
     };
-
-    let (sent_count, sent_best) = if opts.min_sentences > 0 {
-        sentence_support(&body_hits, &body_sent, opts.sentence_cue, opts.list_sectors)
-    } else {
-        ([0; Sector::COUNT], [0.0; Sector::COUNT])
-    };
-
     let listed = if opts.list_fields {
-        listed_fields(body, &body_hits, &body_sent, sentences)
+        listed_fields(body, &scan_lex.body_hits, &scan_lex.body_sent, sentences)
     } else {
-        [None; 16]
+        [None; Sector::COUNT]
     };
-
-    let breadth = sent_count
-        .iter()
-        .filter(|&&n| n > 0 && n as usize >= opts.min_sentences)
-        .count();
-    let multi_topic = breadth >= opts.spread_sectors;
-    let top_prob = scan
-        .as_ref()
-        .map_or(0.0, |sc| sc.prob.iter().flatten().fold(0f32, |a, &p| a.max(p)));
+    let scores = sector_scores(model, &scan_lex, scan.as_ref(), &listed, opts);
 
     let mut tags = Vec::new();
     let mut support = Vec::new();
     // Filled on the first tagged sector the model covers.
     let mut strong: Option<Vec<Vec<StrongFeature>>> = None;
-    // Each sector's score by the rules above, then the tags.
-    let mut scores = [0f32; 16];
     for s in Sector::ALL {
         let si = s.index();
-        let evidence = evidence[si];
+        let score = scores[si];
+        if score.is_nan() || score < opts.threshold {
+            continue;
+        }
+        let mut strength = sentence_strength(model, s, body, &scan_lex, sentences.len(), scan.as_ref(), &mut strong);
+        let order = evidence_order(&strength.strength, listed[si]);
+        let evidence: Vec<Evidence> = order
+            .iter()
+            .take(MAX_EVIDENCE)
+            .map(|&i| Evidence {
+                span: sentences[i],
+                terms: std::mem::take(&mut strength.terms[i]),
+            })
+            .collect();
+        // A tag must show why: no evidence sentence and no cue in the title, no tag.
+        if evidence.is_empty() && !scan_lex.title_hits.iter().any(|h| h.sector == s) {
+            continue;
+        }
+        let mut supp: Vec<usize> = (0..sentences.len()).filter(|&i| strength.lexical[i]).collect();
+        supp.extend(order.iter().take(MAX_EVIDENCE));
+        supp.sort_unstable();
+        supp.dedup();
+        support.push((s, supp));
+        tags.push(SectorTag {
+            sector: s,
+            score: score.clamp(0.0, 1.0),
+            evidence,
+        });
+    }
+    tags.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.sector.cmp(&b.sector)));
+    Tagging { tags, support }
+}
+
+/// Each sector's score: the model's probability where it covers the sector (the lexicon
+/// may still tag on strong evidence), the lexicon's elsewhere, raised to the threshold for
+/// a sector discussed across the article, named as a field of cooperation, or a secondary
+/// topic.
+fn sector_scores(
+    model: &Model,
+    scan_lex: &LexiconScan,
+    scan: Option<&Scan>,
+    listed: &[Option<usize>; Sector::COUNT],
+    opts: &TaggerOptions,
+) -> [f32; Sector::COUNT] {
+    let (sent_count, sent_best) = if opts.min_sentences > 0 {
+        sentence_support(
+            &scan_lex.body_hits,
+            &scan_lex.body_sent,
+            opts.sentence_cue,
+            opts.list_sectors,
+        )
+    } else {
+        ([0; Sector::COUNT], [0.0; Sector::COUNT])
+    };
+    let breadth = sent_count
+        .iter()
+        .filter(|&&n| n > 0 && n as usize >= opts.min_sentences)
+        .count();
+    let multi_topic = breadth >= opts.spread_sectors;
+    let top_prob = scan.map_or(0.0, |sc| sc.prob.iter().flatten().fold(0f32, |a, &p| a.max(p)));
+
+    let mut scores = [0f32; Sector::COUNT];
+    for s in Sector::ALL {
+        let si = s.index();
+        let evidence = scan_lex.evidence[si];
         let spread = opts.min_sentences > 0
             && multi_topic
             && (sent_count[si] as usize >= opts.min_sentences || sent_best[si] >= opts.devoted_cue);
         // Where the model covers a sector, the lexicon may still tag on strong evidence (the
         // per-sector gate fitted by `train`): the corpora are narrow and the lexicon keeps
         // the tagger general on other news.
-        let prob = scan.as_ref().and_then(|sc| sc.prob[si]);
+        let prob = scan.and_then(|sc| sc.prob[si]);
         // Close enough to the article's main topic (see [`SECONDARY_RATIO`]).
         let secondary = prob.is_some_and(|p| {
             opts.secondary_ratio > 0.0 && p >= opts.secondary_floor && p >= opts.secondary_ratio * top_prob
@@ -682,78 +723,80 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
             score
         };
     }
-    for s in Sector::ALL {
-        let si = s.index();
-        let score = scores[si];
-        if score.is_nan() || score < opts.threshold {
+    scores
+}
+
+/// Per body sentence, how strongly it speaks of one sector and through which words.
+struct SentenceStrength {
+    /// Lexicon weights plus scaled positive model weights.
+    strength: Vec<f32>,
+    /// The words that gave it, as shown to a reader.
+    terms: Vec<Vec<String>>,
+    /// Whether a lexicon cue of the sector stands in it.
+    lexical: Vec<bool>,
+}
+
+/// Evidence strength of each sentence for sector `s`: lexicon weights plus positive model
+/// weights. `strong` caches the model's heavy features per sentence across sectors.
+fn sentence_strength(
+    model: &Model,
+    s: Sector,
+    body: &str,
+    scan_lex: &LexiconScan,
+    sentence_count: usize,
+    scan: Option<&Scan>,
+    strong: &mut Option<Vec<Vec<StrongFeature>>>,
+) -> SentenceStrength {
+    let mut strength = vec![0f32; sentence_count];
+    let mut terms: Vec<Vec<String>> = vec![Vec::new(); sentence_count];
+    // Only words the model weighs heavily explain a tag; the long tail of small weights
+    // moves the score but says nothing to a reader.
+    let mut lexical = vec![false; sentence_count];
+    for (h, sent) in scan_lex.body_hits.iter().zip(&scan_lex.body_sent) {
+        if h.sector != s {
             continue;
         }
-        // Evidence strength per sentence: lexicon weights plus positive model weights.
-        let mut strength = vec![0f32; sentences.len()];
-        let mut terms: Vec<Vec<String>> = vec![Vec::new(); sentences.len()];
-        // Only words the model weighs heavily explain a tag; the long tail of small weights
-        // moves the score but says nothing to a reader.
-        let mut lexical = vec![false; sentences.len()];
-        for (h, sent) in body_hits.iter().zip(&body_sent) {
-            if h.sector != s {
-                continue;
+        if let Some(i) = *sent {
+            let surface = body.get(h.start..h.end).unwrap_or("").to_lowercase();
+            if !terms[i].contains(&surface) {
+                strength[i] += h.weight;
+                terms[i].push(surface);
             }
-            if let Some(i) = *sent {
-                let surface = body.get(h.start..h.end).unwrap_or("").to_lowercase();
-                if !terms[i].contains(&surface) {
-                    strength[i] += h.weight;
-                    terms[i].push(surface);
-                }
-                lexical[i] = true;
-            }
+            lexical[i] = true;
         }
-        if let Some(sc) = scan.as_ref().filter(|_| model.covers(s)) {
-            let strong = strong.get_or_insert_with(|| strong_features(model, &sc.sentence_feats));
-            for (i, feats) in strong.iter().enumerate() {
-                let pos = top_model_features(feats, s);
-                // Model weights run to ~12 against lexicon weights of ~1; scaled down so that a
-                // sentence with curated cues outranks one with a few heavy corpus words.
-                for (w, id) in pos.iter().flatten() {
-                    strength[i] += *w * MODEL_EVIDENCE_SCALE;
-                    let term = model.term(*id);
-                    if !terms[i].iter().any(|t| t.starts_with(term)) {
-                        terms[i].push(term.to_string());
-                    }
-                }
-            }
-        }
-        let mut order: Vec<usize> = (0..sentences.len()).filter(|&i| strength[i] > 0.0).collect();
-        order.sort_by(|&a, &b| strength[b].total_cmp(&strength[a]).then(a.cmp(&b)));
-        // The sentence naming the sector as a field of cooperation is shown whatever its rank.
-        if let Some(l) = listed[si] {
-            if let Some(pos) = order.iter().position(|&i| i == l).filter(|&p| p >= MAX_EVIDENCE) {
-                order.remove(pos);
-                order.insert(MAX_EVIDENCE - 1, l);
-            }
-        }
-        let evidence: Vec<Evidence> = order
-            .iter()
-            .take(MAX_EVIDENCE)
-            .map(|&i| Evidence {
-                span: sentences[i],
-                terms: std::mem::take(&mut terms[i]),
-            })
-            .collect();
-        // A tag must show why: no evidence sentence and no cue in the title, no tag.
-        if evidence.is_empty() && !title_hits.iter().any(|h| h.sector == s) {
-            continue;
-        }
-        let mut supp: Vec<usize> = (0..sentences.len()).filter(|&i| lexical[i]).collect();
-        supp.extend(order.iter().take(MAX_EVIDENCE));
-        supp.sort_unstable();
-        supp.dedup();
-        support.push((s, supp));
-        tags.push(SectorTag {
-            sector: s,
-            score: score.clamp(0.0, 1.0),
-            evidence,
-        });
     }
-    tags.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.sector.cmp(&b.sector)));
-    Tagging { tags, support }
+    if let Some(sc) = scan.filter(|_| model.covers(s)) {
+        let strong = strong.get_or_insert_with(|| strong_features(model, &sc.sentence_feats));
+        for (i, feats) in strong.iter().enumerate() {
+            let pos = top_model_features(feats, s);
+            // Model weights run to ~12 against lexicon weights of ~1; scaled down so that a
+            // sentence with curated cues outranks one with a few heavy corpus words.
+            for (w, id) in pos.iter().flatten() {
+                strength[i] += *w * MODEL_EVIDENCE_SCALE;
+                let term = model.term(*id);
+                if !terms[i].iter().any(|t| t.starts_with(term)) {
+                    terms[i].push(term.to_string());
+                }
+            }
+        }
+    }
+    SentenceStrength {
+        strength,
+        terms,
+        lexical,
+    }
+}
+
+/// Sentences with any evidence, strongest first (ties in text order); the sentence naming
+/// the sector as a field of cooperation (`listed`) is shown whatever its rank.
+fn evidence_order(strength: &[f32], listed: Option<usize>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..strength.len()).filter(|&i| strength[i] > 0.0).collect();
+    order.sort_by(|&a, &b| strength[b].total_cmp(&strength[a]).then(a.cmp(&b)));
+    if let Some(l) = listed {
+        if let Some(pos) = order.iter().position(|&i| i == l).filter(|&p| p >= MAX_EVIDENCE) {
+            order.remove(pos);
+            order.insert(MAX_EVIDENCE - 1, l);
+        }
+    }
+    order
 }

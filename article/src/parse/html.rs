@@ -121,18 +121,7 @@ impl Meta {
                     m.lang = el.attr("lang").or(el.attr("xml:lang")).map(str::to_string);
                 }
                 "meta" => m.read_meta(el),
-                "link" => {
-                    let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
-                    if rel.split_whitespace().any(|r| r == "canonical") {
-                        if let Some(h) = el.attr("href").filter(|h| h.starts_with("http")) {
-                            m.canonical = Some(h.trim().to_string());
-                        }
-                    }
-                    if rel.split_whitespace().any(|r| r == "author") {
-                        let t = element_text(er);
-                        m.byline_authors.extend(byline::split_names(&t));
-                    }
-                }
+                "link" => m.read_link(el, er),
                 "title" if m.doc_title.is_none() => {
                     m.doc_title = Some(element_text(er)).filter(|t| !t.is_empty());
                 }
@@ -142,86 +131,9 @@ impl Meta {
                         m.h1 = Some(element_text(er)).filter(|t| !t.is_empty());
                     }
                 }
-                "script" => {
-                    let ty = el.attr("type").unwrap_or("").to_ascii_lowercase();
-                    if ty.contains("ld+json") {
-                        let raw: String = er.text().collect();
-                        if raw.len() <= MAX_JSON_LD_BYTES {
-                            m.read_json_ld(&raw);
-                        }
-                    }
-                }
-                "time" => {
-                    if let Some(p) = el.attr("datetime").and_then(date::parse_value) {
-                        let rank = if el.attr("pubdate").is_some()
-                            || el.attr("itemprop").is_some_and(|v| v.contains("datePublished"))
-                        {
-                            3
-                        } else {
-                            6
-                        };
-                        m.offer_date(p, rank);
-                    }
-                }
-                "a" | "span" | "div" | "p" | "address" | "li" | "small" | "abbr" => {
-                    let names = [
-                        el.attr("class"),
-                        el.attr("id"),
-                        el.attr("itemprop"),
-                        el.attr("rel"),
-                    ]
-                    .iter()
-                    .flatten()
-                    .map(|s| s.to_ascii_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                    if m.byline_authors.is_empty()
-                        && (names.contains("byline") || names.contains("author"))
-                        && !names.contains("bio")
-                    {
-                        let t = element_text(er);
-                        if t.chars().count() <= 120 {
-                            m.byline_authors.extend(byline::split_names(&t));
-                        }
-                    }
-                    if m.subtitle.is_none()
-                        && is_subtitle_name(&names)
-                        && !["author", "bio", "related", "promo", "caption"]
-                            .iter()
-                            .any(|w| names.contains(w))
-                    {
-                        let t = element_text(er);
-                        // A standfirst is a sentence, not a label like "Quick Look".
-                        if t.split_whitespace().count() >= 5 && t.chars().count() <= 400 {
-                            m.subtitle = Some(t);
-                        }
-                    }
-                    if names.contains("datepublished") {
-                        if let Some(p) = el
-                            .attr("content")
-                            .or(el.attr("datetime"))
-                            .and_then(date::parse_value)
-                        {
-                            m.offer_date(p, 2);
-                        }
-                    }
-                    if let Some(p) = el
-                        .attr("data-pubdate")
-                        .or(el.attr("data-published"))
-                        .and_then(date::parse_value)
-                    {
-                        m.offer_date(p, 4);
-                    }
-                    // A visible "date" element: the weakest source, read only as text.
-                    if m.published.is_none() && is_date_name(&names) {
-                        let t = element_text(er);
-                        if t.chars().count() <= 80 {
-                            if let Some(f) = date::find(&t) {
-                                m.offer_date(f.published, 7);
-                            }
-                        }
-                    }
-                }
+                "script" => m.read_script(el, er),
+                "time" => m.read_time(el),
+                "a" | "span" | "div" | "p" | "address" | "li" | "small" | "abbr" => m.read_inline(el, er),
                 _ => {}
             }
         }
@@ -230,6 +142,107 @@ impl Meta {
             m.h1 = m.h1.filter(|_| m.og_title.is_none() && m.ld_headline.is_none());
         }
         m
+    }
+
+    /// `<link rel=canonical>` and `<link rel=author>`.
+    fn read_link(&mut self, el: &scraper::node::Element, er: ElementRef) {
+        let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
+        if rel.split_whitespace().any(|r| r == "canonical") {
+            if let Some(h) = el.attr("href").filter(|h| h.starts_with("http")) {
+                self.canonical = Some(h.trim().to_string());
+            }
+        }
+        if rel.split_whitespace().any(|r| r == "author") {
+            let t = element_text(er);
+            self.byline_authors.extend(byline::split_names(&t));
+        }
+    }
+
+    /// A JSON-LD `<script>` block.
+    fn read_script(&mut self, el: &scraper::node::Element, er: ElementRef) {
+        let ty = el.attr("type").unwrap_or("").to_ascii_lowercase();
+        if ty.contains("ld+json") {
+            let raw: String = er.text().collect();
+            if raw.len() <= MAX_JSON_LD_BYTES {
+                self.read_json_ld(&raw);
+            }
+        }
+    }
+
+    /// `<time datetime>`: ranked higher when marked as the publication date.
+    fn read_time(&mut self, el: &scraper::node::Element) {
+        if let Some(p) = el.attr("datetime").and_then(date::parse_value) {
+            let rank = if el.attr("pubdate").is_some()
+                || el.attr("itemprop").is_some_and(|v| v.contains("datePublished"))
+            {
+                3
+            } else {
+                6
+            };
+            self.offer_date(p, rank);
+        }
+    }
+
+    /// An inline or block element whose class, id, itemprop or rel names a byline, a
+    /// standfirst or a date.
+    fn read_inline(&mut self, el: &scraper::node::Element, er: ElementRef) {
+        let names = [
+            el.attr("class"),
+            el.attr("id"),
+            el.attr("itemprop"),
+            el.attr("rel"),
+        ]
+        .iter()
+        .flatten()
+        .map(|s| s.to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+        if self.byline_authors.is_empty()
+            && (names.contains("byline") || names.contains("author"))
+            && !names.contains("bio")
+        {
+            let t = element_text(er);
+            if t.chars().count() <= 120 {
+                self.byline_authors.extend(byline::split_names(&t));
+            }
+        }
+        if self.subtitle.is_none()
+            && is_subtitle_name(&names)
+            && !["author", "bio", "related", "promo", "caption"]
+                .iter()
+                .any(|w| names.contains(w))
+        {
+            let t = element_text(er);
+            // A standfirst is a sentence, not a label like "Quick Look".
+            if t.split_whitespace().count() >= 5 && t.chars().count() <= 400 {
+                self.subtitle = Some(t);
+            }
+        }
+        if names.contains("datepublished") {
+            if let Some(p) = el
+                .attr("content")
+                .or(el.attr("datetime"))
+                .and_then(date::parse_value)
+            {
+                self.offer_date(p, 2);
+            }
+        }
+        if let Some(p) = el
+            .attr("data-pubdate")
+            .or(el.attr("data-published"))
+            .and_then(date::parse_value)
+        {
+            self.offer_date(p, 4);
+        }
+        // A visible "date" element: the weakest source, read only as text.
+        if self.published.is_none() && is_date_name(&names) {
+            let t = element_text(er);
+            if t.chars().count() <= 80 {
+                if let Some(f) = date::find(&t) {
+                    self.offer_date(f.published, 7);
+                }
+            }
+        }
     }
 
     fn read_meta(&mut self, el: &scraper::node::Element) {

@@ -35,11 +35,11 @@ use sectorwire_bench::synthetic;
 use sectorwire_proto::ingest::{
     change_feed_service_client::ChangeFeedServiceClient, ingest_articles_response,
     ingest_service_client::IngestServiceClient, ArticleMetadata, GetIngestStatsRequest, IngestArticleRequest,
-    SubscribeRequest,
+    SubscribeRequest, SubscribeResponse,
 };
 use sectorwire_proto::query::{
     query_service_client::QueryServiceClient, Consistency, GetArticleRequest, GetQueryStatsRequest,
-    ListArticlesRequest, SearchArticlesRequest, WatchArticlesRequest,
+    ListArticlesRequest, SearchArticlesRequest, WatchArticlesRequest, WatchArticlesResponse,
 };
 use tonic::transport::Channel;
 use tonic::Code;
@@ -573,76 +573,13 @@ async fn stalled_streams(args: &Args, verdict: &mut Verdict) -> anyhow::Result<(
     let articles = Arc::new(Articles::new("streams", 20_000, true));
     preload(&services, &articles, 200).await?;
 
-    // Ingest goes on throughout, at a steady 20 articles/s.
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (stop, articles) = (stop.clone(), articles.clone());
-        let mut client = IngestServiceClient::new(processes::channel(services.ingest.addr).await?);
-        tokio::spawn(async move {
-            let mut tally = Tally::new();
-            let mut i = 1_000u64;
-            while !stop.load(Ordering::Relaxed) {
-                let at = Instant::now();
-                let message = articles.request(i);
-                let outcome = with_deadline(Duration::from_secs(10), |d| {
-                    client.ingest_article(request(message, d))
-                })
-                .await;
-                tally.record(outcome, at.elapsed());
-                i += 1;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            tally
-        })
-    };
-
-    // Cheap calls on both services, every 100 ms, on connections of their own.
-    let probes = {
-        let stop = stop.clone();
-        let mut ingest = IngestServiceClient::new(processes::channel(services.ingest.addr).await?);
-        let mut query = QueryServiceClient::new(processes::channel(services.query.addr).await?);
-        tokio::spawn(async move {
-            let mut tally = Tally::new();
-            while !stop.load(Ordering::Relaxed) {
-                let at = Instant::now();
-                let outcome = with_deadline(Duration::from_secs(10), |d| {
-                    ingest.get_ingest_stats(request(GetIngestStatsRequest {}, d))
-                })
-                .await;
-                tally.record(outcome, at.elapsed());
-                let at = Instant::now();
-                let outcome = with_deadline(Duration::from_secs(10), |d| {
-                    query.get_query_stats(request(GetQueryStatsRequest {}, d))
-                })
-                .await;
-                tally.record(outcome, at.elapsed());
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            tally
-        })
-    };
+    let writer = steady_writer(&services, articles, stop.clone()).await?;
+    let probes = stats_probes(&services, stop.clone()).await?;
 
     let opened = Instant::now();
-    let (mut feed, mut watch) = (StreamCounts::default(), StreamCounts::default());
-    let (mut feed_streams, mut watch_streams) = (Vec::new(), Vec::new());
-    for _ in 0..args.streams {
-        let mut client = ChangeFeedServiceClient::new(stingy_channel(services.ingest.addr).await?);
-        let r = client
-            .subscribe(SubscribeRequest {
-                after_sequence: 0,
-                heartbeat_millis: 0,
-            })
-            .await;
-        feed_streams.extend(count_open(&mut feed, r));
-        let mut client = QueryServiceClient::new(stingy_channel(services.query.addr).await?);
-        let r = client
-            .watch_articles(WatchArticlesRequest {
-                filter: None,
-                after_sequence: Some(0),
-            })
-            .await;
-        watch_streams.extend(count_open(&mut watch, r));
-    }
+    let mut stalled = open_stalled(&services, args.streams).await?;
+    let (feed, watch) = (&stalled.feed, &stalled.watch);
     println!(
         "  opened in {:.1?}: feed {} accepted, {} refused; watch {} accepted, {} refused",
         opened.elapsed(),
@@ -662,26 +599,145 @@ async fn stalled_streams(args: &Args, verdict: &mut Verdict) -> anyhow::Result<(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // Now read every accepted stream: each must end with the cut-off status.
-    let limit = Duration::from_secs(20);
-    let feed_results = futures::future::join_all(feed_streams.into_iter().map(|s| drain(s, limit))).await;
-    let watch_results = futures::future::join_all(watch_streams.into_iter().map(|s| drain(s, limit))).await;
-    for (counts, results) in [(&mut feed, feed_results), (&mut watch, watch_results)] {
-        for r in results {
-            match r {
-                Ok(()) => counts.cut_off += 1,
-                Err(why) => {
-                    counts.not_cut += 1;
-                    counts.other.push(why);
-                }
-            }
-        }
-    }
+    stalled.drain_all().await;
     stop.store(true, Ordering::Relaxed);
     let writes = writer.await?;
     let probes = probes.await?;
 
-    for (name, counts) in [("feed", &feed), ("watch", &watch)] {
+    check_stalled(args, verdict, &stalled, &probes, &writes);
+    println!(
+        "  peak RSS sampled while stalled: ingest + query {} MiB",
+        peak_now.load(Ordering::Relaxed) >> 20
+    );
+    services.check_rss(args, "streams", verdict)?;
+    services.stop()
+}
+
+/// Ingest going on throughout, at a steady 20 articles/s, until `stop`.
+async fn steady_writer(
+    services: &Services,
+    articles: Arc<Articles>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<tokio::task::JoinHandle<Tally>> {
+    let mut client = IngestServiceClient::new(processes::channel(services.ingest.addr).await?);
+    Ok(tokio::spawn(async move {
+        let mut tally = Tally::new();
+        let mut i = 1_000u64;
+        while !stop.load(Ordering::Relaxed) {
+            let at = Instant::now();
+            let message = articles.request(i);
+            let outcome = with_deadline(Duration::from_secs(10), |d| {
+                client.ingest_article(request(message, d))
+            })
+            .await;
+            tally.record(outcome, at.elapsed());
+            i += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tally
+    }))
+}
+
+/// Cheap calls on both services, every 100 ms, on connections of their own, until `stop`.
+async fn stats_probes(
+    services: &Services,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<tokio::task::JoinHandle<Tally>> {
+    let mut ingest = IngestServiceClient::new(processes::channel(services.ingest.addr).await?);
+    let mut query = QueryServiceClient::new(processes::channel(services.query.addr).await?);
+    Ok(tokio::spawn(async move {
+        let mut tally = Tally::new();
+        while !stop.load(Ordering::Relaxed) {
+            let at = Instant::now();
+            let outcome = with_deadline(Duration::from_secs(10), |d| {
+                ingest.get_ingest_stats(request(GetIngestStatsRequest {}, d))
+            })
+            .await;
+            tally.record(outcome, at.elapsed());
+            let at = Instant::now();
+            let outcome = with_deadline(Duration::from_secs(10), |d| {
+                query.get_query_stats(request(GetQueryStatsRequest {}, d))
+            })
+            .await;
+            tally.record(outcome, at.elapsed());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tally
+    }))
+}
+
+/// The change-feed subscriptions and watches opened and never read, and how they ended.
+struct Stalled {
+    feed: StreamCounts,
+    watch: StreamCounts,
+    feed_streams: Vec<tonic::Streaming<SubscribeResponse>>,
+    watch_streams: Vec<tonic::Streaming<WatchArticlesResponse>>,
+}
+
+/// Opens `n` change-feed subscriptions and `n` watches from sequence 0, each on a
+/// connection with a small window.
+async fn open_stalled(services: &Services, n: usize) -> anyhow::Result<Stalled> {
+    let mut stalled = Stalled {
+        feed: StreamCounts::default(),
+        watch: StreamCounts::default(),
+        feed_streams: Vec::new(),
+        watch_streams: Vec::new(),
+    };
+    for _ in 0..n {
+        let mut client = ChangeFeedServiceClient::new(stingy_channel(services.ingest.addr).await?);
+        let r = client
+            .subscribe(SubscribeRequest {
+                after_sequence: 0,
+                heartbeat_millis: 0,
+            })
+            .await;
+        stalled.feed_streams.extend(count_open(&mut stalled.feed, r));
+        let mut client = QueryServiceClient::new(stingy_channel(services.query.addr).await?);
+        let r = client
+            .watch_articles(WatchArticlesRequest {
+                filter: None,
+                after_sequence: Some(0),
+            })
+            .await;
+        stalled.watch_streams.extend(count_open(&mut stalled.watch, r));
+    }
+    Ok(stalled)
+}
+
+impl Stalled {
+    /// Reads every accepted stream: each must end with the cut-off status.
+    async fn drain_all(&mut self) {
+        let limit = Duration::from_secs(20);
+        let feed_results = futures::future::join_all(
+            std::mem::take(&mut self.feed_streams)
+                .into_iter()
+                .map(|s| drain(s, limit)),
+        )
+        .await;
+        let watch_results = futures::future::join_all(
+            std::mem::take(&mut self.watch_streams)
+                .into_iter()
+                .map(|s| drain(s, limit)),
+        )
+        .await;
+        for (counts, results) in [(&mut self.feed, feed_results), (&mut self.watch, watch_results)] {
+            for r in results {
+                match r {
+                    Ok(()) => counts.cut_off += 1,
+                    Err(why) => {
+                        counts.not_cut += 1;
+                        counts.other.push(why);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The stalled-streams verdicts: streams past the cap refused with a hint, every
+/// accepted one cut off, other calls and ingest unharmed.
+fn check_stalled(args: &Args, verdict: &mut Verdict, stalled: &Stalled, probes: &Tally, writes: &Tally) {
+    for (name, counts) in [("feed", &stalled.feed), ("watch", &stalled.watch)] {
         let mut other = counts.other.clone();
         other.sort();
         other.dedup();
@@ -726,10 +782,4 @@ async fn stalled_streams(args: &Args, verdict: &mut Verdict) -> anyhow::Result<(
         ),
         writes.unexpected() == 0 && !writes.ok.is_empty(),
     );
-    println!(
-        "  peak RSS sampled while stalled: ingest + query {} MiB",
-        peak_now.load(Ordering::Relaxed) >> 20
-    );
-    services.check_rss(args, "streams", verdict)?;
-    services.stop()
 }

@@ -223,55 +223,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Vocabulary from the training folds only.
-    let mut vocab: HashMap<String, u32> = HashMap::new();
-    let mut df: HashMap<String, usize> = HashMap::new();
-    // Word features (as strings until the vocabulary is known) and the example they belong to.
-    let mut raw: Vec<(Vec<(String, f32)>, Example)> = Vec::new();
-    for (ci, c) in corpora.iter().enumerate() {
-        for d in &c.docs {
-            let fold = fold_of(&d.id);
-            if fold == args.held_out {
-                continue;
-            }
-            let f = features(&d.title, &d.text);
-            for (t, _) in &f {
-                *df.entry(t.clone()).or_default() += 1;
-            }
-            let lex = lexicon_evidence(&d.title, &d.text);
-            let words = d.text.split_whitespace().count() as f32;
-            raw.push((
-                f,
-                Example {
-                    x: Vec::new(),
-                    lex_raw: lex,
-                    words,
-                    fold,
-                    corpus: ci,
-                    truth: d.truth.clone(),
-                },
-            ));
-        }
-    }
-    let mut terms: Vec<String> = df
-        .iter()
-        .filter(|(_, &n)| n >= args.min_df)
-        .map(|(t, _)| t.clone())
-        .collect();
-    terms.sort();
-    for (i, t) in terms.iter().enumerate() {
-        vocab.insert(t.clone(), i as u32);
-    }
-    let examples: Vec<Example> = raw
-        .into_iter()
-        .map(|(f, mut e)| {
-            e.x = f
-                .iter()
-                .filter_map(|(t, v)| vocab.get(t).map(|&i| (i, *v)))
-                .collect();
-            e
-        })
-        .collect();
+    let (terms, examples) = training_examples(&corpora, args.min_df, args.held_out);
     eprintln!(
         "train: {} training documents, {} features",
         examples.len(),
@@ -299,34 +251,11 @@ fn main() -> ExitCode {
     // 1. The lexicon on its own: one threshold for all sectors, fitted on the labelled sectors
     //    (mean of the corpora's macro-F1 on folds 1-4); the sectors no corpus labels inherit it.
     //    The length unit is checked on the same grid (the library fixes LENGTH_UNIT).
-    let fit = |unit: f32| {
-        let mut best = (1.0f32, -1.0f64);
-        for k in 4..=60 {
-            let t = k as f32 * 0.1;
-            let mut total = 0.0;
-            for (ci, c) in corpora.iter().enumerate() {
-                let mut macro_f1 = 0.0;
-                for &s in &c.sectors {
-                    let mut conf = Confusion::default();
-                    for e in examples.iter().filter(|e| e.corpus == ci) {
-                        conf.add(evidence(e, s, unit) >= t, e.truth.contains(&s));
-                    }
-                    macro_f1 += conf.f1();
-                }
-                total += macro_f1 / c.sectors.len().max(1) as f64;
-            }
-            let score = total / corpora.len().max(1) as f64;
-            if score > best.1 {
-                best = (t, score);
-            }
-        }
-        best
-    };
     for &unit in LEX_UNITS {
-        let (t, f1) = fit(unit);
+        let (t, f1) = fit_lexicon_threshold(&corpora, &examples, unit);
         eprintln!("train: lexicon alone, length unit {unit}: threshold {t:.1}, mean macro-F1 {f1:.3}");
     }
-    let (lex_t, lex_f1) = fit(LENGTH_UNIT);
+    let (lex_t, lex_f1) = fit_lexicon_threshold(&corpora, &examples, LENGTH_UNIT);
     let _ = writeln!(
         out,
         "# Lexicon alone, length unit {LENGTH_UNIT}, fitted on folds 1-4 (mean macro-F1 {lex_f1:.3}):"
@@ -337,106 +266,39 @@ fn main() -> ExitCode {
     sectors.dedup();
     let mut weights_out = String::new();
     for s in sectors {
-        let covering: Vec<usize> = (0..corpora.len())
-            .filter(|&i| corpora[i].sectors.contains(&s))
-            .collect();
-        let data: Vec<&Example> = examples
-            .iter()
-            .filter(|e| covering.contains(&e.corpus) || aux_negative(s, e))
-            .collect();
-        let aux: Vec<bool> = data.iter().map(|e| !covering.contains(&e.corpus)).collect();
-        let y: Vec<bool> = data
-            .iter()
-            .map(|e| !aux_flag(e, &covering) && e.truth.contains(&s))
-            .collect();
-        // Out-of-fold predictions for the threshold.
-        let mut oof: Vec<(f32, bool)> = Vec::new();
-        let mut oof_idx: Vec<usize> = Vec::new();
-        for k in (0..5u64).filter(|&k| k != args.held_out) {
-            let (tr, te): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&i| data[i].fold != k);
-            let tr_ex: Vec<&Example> = tr.iter().map(|&i| data[i]).collect();
-            let tr_y: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-            let mask_k = select(&train(&tr_ex, &tr_y, terms.len(), None, &args, k + 10), args.top);
-            let m = train(&tr_ex, &tr_y, terms.len(), Some(&mask_k), &args, k);
-            // Thresholds are fitted on labelled documents only, never on auxiliary negatives.
-            let te: Vec<usize> = te.into_iter().filter(|&i| !aux[i]).collect();
-            oof.extend(te.iter().map(|&i| (m.predict(&data[i].x), y[i])));
-            oof_idx.extend(te.iter().copied());
-        }
-        let (t, f1) = best_threshold(&oof);
-        // 2. The lexicon gate. The corpora label one or two topics per story while the lexicon
-        //    also finds the secondary ones, so on them the model alone scores best; on other
-        //    news (long multi-topic articles) the lexicon is the better judge. The gate lets
-        //    the lexicon tag a covered sector when its evidence reaches `g` and the model's
-        //    probability is at least `floor`: the most permissive (g, floor) whose out-of-fold
-        //    F1 stays within `gate_tolerance` of the model alone.
-        let evs: Vec<f32> = oof_idx
-            .iter()
-            .map(|&i| evidence(data[i], s, LENGTH_UNIT))
-            .collect();
-        let shifted: Vec<f32> = oof.iter().map(|&(p, _)| sigmoid(logit(p) - logit(t))).collect();
-        // Strong lexicon evidence (gate_cap x the lexicon threshold) always tags; the fitted
-        // (g, floor) rule comes on top of that baseline.
-        let cap = lex_t * args.gate_cap.max(1.0);
-        let rule = |g: f32, floor: f32| {
-            let mut conf = Confusion::default();
-            let mut tagged = 0usize;
-            for (j, &(_, y)) in oof.iter().enumerate() {
-                let tag = shifted[j] >= 0.5 || evs[j] >= cap || (evs[j] >= g && shifted[j] >= floor);
-                tagged += usize::from(tag);
-                conf.add(tag, y);
-            }
-            (conf.f1(), tagged)
-        };
-        let (base_f1, base_tagged) = rule(cap, 1.0);
-        let mut gate = (cap, 1.0f32, base_f1, base_tagged);
-        for k in 0..=8 {
-            let g = lex_t * (1.0 + k as f32 * 0.125);
-            for &floor in GATE_FLOORS {
-                let (f, tagged) = rule(g, floor);
-                if f + 1e-9 >= base_f1 - args.gate_tolerance && tagged > gate.3 {
-                    gate = (g, floor, f, tagged);
-                }
-            }
-        }
-        let mask = select(&train(&data, &y, terms.len(), None, &args, 7), args.top);
-        let m = train(&data, &y, terms.len(), Some(&mask), &args, 99);
-        let bias = m.b - (t / (1.0 - t)).ln();
+        let fit = fit_sector(s, &corpora, &examples, terms.len(), lex_t, &args);
+        let gate = fit.gate;
         eprintln!(
             "train: {:<12} {} docs, {} positive, threshold {:.2}, out-of-fold F1 {:.3}; lexicon gate {:.2} floor {:.2} -> F1 {:.3}",
             s.slug(),
-            data.len(),
-            y.iter().filter(|&&b| b).count(),
-            t,
-            f1,
+            fit.docs,
+            fit.positive,
+            fit.threshold,
+            fit.f1,
             gate.0,
             gate.1,
             gate.2
         );
         let _ = writeln!(
             out,
-            "# {}: threshold {t:.2} (out-of-fold F1 {f1:.3} on folds 1-4); lexicon gate {:.2} floor {:.2} (F1 {:.3})",
+            "# {}: threshold {:.2} (out-of-fold F1 {:.3} on folds 1-4); lexicon gate {:.2} floor {:.2} (F1 {:.3})",
             s.slug(),
+            fit.threshold,
+            fit.f1,
             gate.0,
             gate.1,
             gate.2
         );
-        let _ = writeln!(out, "bias\t{}\t{:.5}", s.slug(), bias);
+        let _ = writeln!(out, "bias\t{}\t{:.5}", s.slug(), fit.bias);
         let _ = writeln!(
             out,
             "lexicon\t{}\t{:.3}\t{:.3}\t{:.3}",
             s.slug(),
             gate.0,
             gate.1,
-            cap
+            fit.cap
         );
-        let ws: Vec<(usize, f32)> =
-            m.w.iter()
-                .copied()
-                .enumerate()
-                .filter(|&(i, w)| mask[i] && w.abs() >= args.min_weight)
-                .collect();
-        for (i, w) in ws {
+        for (i, w) in fit.weights {
             let _ = writeln!(weights_out, "w\t{}\t{}\t{:.3}", terms[i], s.slug(), w);
         }
     }
@@ -447,4 +309,218 @@ fn main() -> ExitCode {
     }
     eprintln!("train: wrote {}", args.out.display());
     ExitCode::SUCCESS
+}
+
+/// The vocabulary (terms in at least `min_df` training documents, sorted) and the training
+/// examples (every fold but `held_out`) with their features as vocabulary ids.
+fn training_examples(corpora: &[corpus::Corpus], min_df: usize, held_out: u64) -> (Vec<String>, Vec<Example>) {
+    // Vocabulary from the training folds only.
+    let mut vocab: HashMap<String, u32> = HashMap::new();
+    let mut df: HashMap<String, usize> = HashMap::new();
+    // Word features (as strings until the vocabulary is known) and the example they belong to.
+    let mut raw: Vec<(Vec<(String, f32)>, Example)> = Vec::new();
+    for (ci, c) in corpora.iter().enumerate() {
+        for d in &c.docs {
+            let fold = fold_of(&d.id);
+            if fold == held_out {
+                continue;
+            }
+            let f = features(&d.title, &d.text);
+            for (t, _) in &f {
+                *df.entry(t.clone()).or_default() += 1;
+            }
+            let lex = lexicon_evidence(&d.title, &d.text);
+            let words = d.text.split_whitespace().count() as f32;
+            raw.push((
+                f,
+                Example {
+                    x: Vec::new(),
+                    lex_raw: lex,
+                    words,
+                    fold,
+                    corpus: ci,
+                    truth: d.truth.clone(),
+                },
+            ));
+        }
+    }
+    let mut terms: Vec<String> = df
+        .iter()
+        .filter(|(_, &n)| n >= min_df)
+        .map(|(t, _)| t.clone())
+        .collect();
+    terms.sort();
+    for (i, t) in terms.iter().enumerate() {
+        vocab.insert(t.clone(), i as u32);
+    }
+    let examples: Vec<Example> = raw
+        .into_iter()
+        .map(|(f, mut e)| {
+            e.x = f
+                .iter()
+                .filter_map(|(t, v)| vocab.get(t).map(|&i| (i, *v)))
+                .collect();
+            e
+        })
+        .collect();
+    (terms, examples)
+}
+
+/// The lexicon's one threshold for length unit `unit`: the grid point with the best mean
+/// over the corpora of their macro-F1 on the labelled sectors.
+fn fit_lexicon_threshold(corpora: &[corpus::Corpus], examples: &[Example], unit: f32) -> (f32, f64) {
+    let mut best = (1.0f32, -1.0f64);
+    for k in 4..=60 {
+        let t = k as f32 * 0.1;
+        let mut total = 0.0;
+        for (ci, c) in corpora.iter().enumerate() {
+            let mut macro_f1 = 0.0;
+            for &s in &c.sectors {
+                let mut conf = Confusion::default();
+                for e in examples.iter().filter(|e| e.corpus == ci) {
+                    conf.add(evidence(e, s, unit) >= t, e.truth.contains(&s));
+                }
+                macro_f1 += conf.f1();
+            }
+            total += macro_f1 / c.sectors.len().max(1) as f64;
+        }
+        let score = total / corpora.len().max(1) as f64;
+        if score > best.1 {
+            best = (t, score);
+        }
+    }
+    best
+}
+
+/// What [`fit_sector`] found for one sector.
+struct SectorFit {
+    docs: usize,
+    positive: usize,
+    /// The model's threshold and its out-of-fold F1.
+    threshold: f32,
+    f1: f64,
+    /// The lexicon gate: (evidence, model floor, out-of-fold F1, articles tagged).
+    gate: (f32, f32, f64, usize),
+    /// Lexicon evidence that always tags.
+    cap: f32,
+    /// The model's bias with the threshold shift folded in.
+    bias: f32,
+    /// Selected weights heavy enough to keep, by vocabulary id.
+    weights: Vec<(usize, f32)>,
+}
+
+/// Trains sector `s`'s model on the corpora that label it (plus auxiliary negatives), fits
+/// its threshold and lexicon gate on out-of-fold predictions, then retrains on all folds.
+fn fit_sector(
+    s: Sector,
+    corpora: &[corpus::Corpus],
+    examples: &[Example],
+    n_terms: usize,
+    lex_t: f32,
+    args: &Args,
+) -> SectorFit {
+    let covering: Vec<usize> = (0..corpora.len())
+        .filter(|&i| corpora[i].sectors.contains(&s))
+        .collect();
+    let data: Vec<&Example> = examples
+        .iter()
+        .filter(|e| covering.contains(&e.corpus) || aux_negative(s, e))
+        .collect();
+    let aux: Vec<bool> = data.iter().map(|e| !covering.contains(&e.corpus)).collect();
+    let y: Vec<bool> = data
+        .iter()
+        .map(|e| !aux_flag(e, &covering) && e.truth.contains(&s))
+        .collect();
+    let (oof, oof_idx) = out_of_fold(&data, &y, &aux, n_terms, args);
+    let (t, f1) = best_threshold(&oof);
+    let evs: Vec<f32> = oof_idx
+        .iter()
+        .map(|&i| evidence(data[i], s, LENGTH_UNIT))
+        .collect();
+    let cap = lex_t * args.gate_cap.max(1.0);
+    let gate = fit_gate(&oof, &evs, t, lex_t, cap, args.gate_tolerance);
+    let mask = select(&train(&data, &y, n_terms, None, args, 7), args.top);
+    let m = train(&data, &y, n_terms, Some(&mask), args, 99);
+    let bias = m.b - (t / (1.0 - t)).ln();
+    let weights: Vec<(usize, f32)> =
+        m.w.iter()
+            .copied()
+            .enumerate()
+            .filter(|&(i, w)| mask[i] && w.abs() >= args.min_weight)
+            .collect();
+    SectorFit {
+        docs: data.len(),
+        positive: y.iter().filter(|&&b| b).count(),
+        threshold: t,
+        f1,
+        gate,
+        cap,
+        bias,
+        weights,
+    }
+}
+
+/// Out-of-fold predictions over the training folds with their indices into `data`, for fitting the
+/// threshold: labelled documents only, never auxiliary negatives.
+fn out_of_fold(
+    data: &[&Example],
+    y: &[bool],
+    aux: &[bool],
+    n_terms: usize,
+    args: &Args,
+) -> (Vec<(f32, bool)>, Vec<usize>) {
+    let mut oof: Vec<(f32, bool)> = Vec::new();
+    let mut oof_idx: Vec<usize> = Vec::new();
+    for k in (0..5u64).filter(|&k| k != args.held_out) {
+        let (tr, te): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&i| data[i].fold != k);
+        let tr_ex: Vec<&Example> = tr.iter().map(|&i| data[i]).collect();
+        let tr_y: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
+        let mask_k = select(&train(&tr_ex, &tr_y, n_terms, None, args, k + 10), args.top);
+        let m = train(&tr_ex, &tr_y, n_terms, Some(&mask_k), args, k);
+        // Thresholds are fitted on labelled documents only, never on auxiliary negatives.
+        let te: Vec<usize> = te.into_iter().filter(|&i| !aux[i]).collect();
+        oof.extend(te.iter().map(|&i| (m.predict(&data[i].x), y[i])));
+        oof_idx.extend(te.iter().copied());
+    }
+    (oof, oof_idx)
+}
+
+/// The lexicon gate. The corpora label one or two topics per story while the lexicon
+///    also finds the secondary ones, so on them the model alone scores best; on other
+///    news (long multi-topic articles) the lexicon is the better judge. The gate lets
+///    the lexicon tag a covered sector when its evidence reaches `g` and the model's
+///    probability is at least `floor`: the most permissive (g, floor) whose out-of-fold
+///    F1 stays within `tolerance` of the model alone. Strong lexicon evidence (`cap`)
+///    always tags; the fitted (g, floor) rule comes on top of that baseline.
+fn fit_gate(
+    oof: &[(f32, bool)],
+    evs: &[f32],
+    t: f32,
+    lex_t: f32,
+    cap: f32,
+    tolerance: f64,
+) -> (f32, f32, f64, usize) {
+    let shifted: Vec<f32> = oof.iter().map(|&(p, _)| sigmoid(logit(p) - logit(t))).collect();
+    let rule = |g: f32, floor: f32| {
+        let mut conf = Confusion::default();
+        let mut tagged = 0usize;
+        for (j, &(_, y)) in oof.iter().enumerate() {
+            let tag = shifted[j] >= 0.5 || evs[j] >= cap || (evs[j] >= g && shifted[j] >= floor);
+            tagged += usize::from(tag);
+            conf.add(tag, y);
+        }
+        (conf.f1(), tagged)
+    };
+    let (base_f1, base_tagged) = rule(cap, 1.0);
+    let mut gate = (cap, 1.0f32, base_f1, base_tagged);
+    for k in 0..=8 {
+        let g = lex_t * (1.0 + k as f32 * 0.125);
+        for &floor in GATE_FLOORS {
+            let (f, tagged) = rule(g, floor);
+            if f + 1e-9 >= base_f1 - tolerance && tagged > gate.3 {
+                gate = (g, floor, f, tagged);
+            }
+        }
+    }
+    gate
 }

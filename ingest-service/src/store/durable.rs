@@ -147,7 +147,10 @@ impl MarkFile {
 }
 
 fn io(e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("durable-head record: {e}"))
+    StoreError::Io {
+        what: "durable-head record",
+        source: e,
+    }
 }
 
 /// A fresh log id: 128 bits from the clock, the process and the standard library's

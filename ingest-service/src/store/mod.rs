@@ -74,7 +74,19 @@ impl WriteOutcome {
 pub enum StoreError {
     /// The underlying database failed.
     #[error("storage: {0}")]
-    Backend(String),
+    Backend(#[from] sled::Error),
+    /// A file of the store beside the database failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// Which file.
+        what: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A thread panicked while holding one of the store's locks.
+    #[error("{0} lock poisoned")]
+    Poisoned(&'static str),
     /// The store's directory could not be opened.
     #[error(transparent)]
     Open(#[from] sectorwire_runtime::store::OpenError),
@@ -108,12 +120,6 @@ pub enum StoreError {
     #[cfg(any(test, feature = "test-util"))]
     #[error("injected fault: {0}")]
     Injected(&'static str),
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        StoreError::Backend(e.to_string())
-    }
 }
 
 /// Counters for `GetIngestStats`.

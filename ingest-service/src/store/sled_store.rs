@@ -89,7 +89,7 @@ impl SledStore {
     fn trees(&self) -> Result<Arc<Trees>, StoreError> {
         self.trees
             .read()
-            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?
+            .map_err(|_| StoreError::Poisoned("store"))?
             .clone()
             .ok_or(StoreError::Closed)
     }
@@ -384,16 +384,13 @@ impl Store for SledStore {
         trees.db.flush()?;
         // Only the committer applies, and it flushes after each apply: the head is durable now.
         let mark = DurableMark {
-            log_id: *self
-                .log_id
-                .read()
-                .map_err(|_| StoreError::Backend("log id lock poisoned".into()))?,
+            log_id: *self.log_id.read().map_err(|_| StoreError::Poisoned("log id"))?,
             head: self.head(),
             count: read_u64(trees.meta.get(META_COUNT)?.as_deref(), "meta count")?,
         };
         self.mark
             .lock()
-            .map_err(|_| StoreError::Backend("durable mark lock poisoned".into()))?
+            .map_err(|_| StoreError::Poisoned("durable mark"))?
             .record(&mark)
     }
 
@@ -402,10 +399,7 @@ impl Store for SledStore {
     }
 
     fn reopen(&self) -> Result<(), StoreError> {
-        let mut slot = self
-            .trees
-            .write()
-            .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+        let mut slot = self.trees.write().map_err(|_| StoreError::Poisoned("store"))?;
         // Dropping the last handle releases sled's directory lock (after its background
         // threads stop; `open_sled` waits for that).
         drop(slot.take());
@@ -476,10 +470,7 @@ impl Store for SledStore {
         // Its own proof of work, not the source's.
         copy.meta.remove(META_PROBE)?;
         copy.db.flush()?;
-        let log_id = *self
-            .log_id
-            .read()
-            .map_err(|_| StoreError::Backend("log id lock poisoned".into()))?;
+        let log_id = *self.log_id.read().map_err(|_| StoreError::Poisoned("log id"))?;
         let head = read_u64(copy.meta.get(META_HEAD)?.as_deref(), "meta head")?;
         let articles = read_u64(copy.meta.get(META_COUNT)?.as_deref(), "meta count")?;
         MarkFile::create(
