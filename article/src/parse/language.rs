@@ -39,6 +39,9 @@ const ENGLISH_FUNCTION_WORDS: &[&str] = &[
     "were", "is", "are", "has", "have", "by", "this", "which", "its", "their", "will", "would", "been",
 ];
 
+// [`FunctionWords::distinct`] has one bit per word.
+const _: () = assert!(ENGLISH_FUNCTION_WORDS.len() <= u32::BITS as usize);
+
 /// Fewest words for the function-word tests to mean anything (~640 bytes hold ~100).
 const MIN_SAMPLE_WORDS: usize = 40;
 
