@@ -8,7 +8,8 @@
 //! - [`status`] (feature `grpc`): how both services report errors (bounded
 //!   sizes, the right codes, no internal detail); [`codec`]: how undecodable
 //!   requests are reported; [`outbox`]: server-stream buffers bounded in
-//!   bytes with a slow-consumer cut-off.
+//!   bytes with a slow-consumer cut-off; [`feed`]: the change feed read with
+//!   each article left encoded, for followers that store it as received.
 //!
 //! Without the default `grpc` feature the crate is messages only (prost), so
 //! pure code can build records without linking tonic.
@@ -16,6 +17,8 @@
 
 #[cfg(feature = "grpc")]
 pub mod codec;
+#[cfg(feature = "grpc")]
+pub mod feed;
 pub mod json;
 #[cfg(feature = "grpc")]
 pub mod outbox;

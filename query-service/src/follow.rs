@@ -14,10 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use sectorwire_proto::article::ChangeEvent;
+use sectorwire_proto::feed::{self, RawChangeEvent, RawMessage};
 use sectorwire_proto::ingest::{
-    change_feed_service_client::ChangeFeedServiceClient, ingest_service_client::IngestServiceClient,
-    subscribe_response, GetIngestStatsRequest, SubscribeRequest,
+    ingest_service_client::IngestServiceClient, GetIngestStatsRequest, SubscribeRequest,
 };
 use sectorwire_runtime::client::ClientSecurity;
 use tokio::sync::Notify;
@@ -347,18 +346,21 @@ async fn follow_once(
     }
     let _ = state.ready_at.set(stats.log_head);
     state.check_ready(model.applied());
-    let mut client = ChangeFeedServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
     let after = model.applied();
     // Resume one event early when the model knows which event it applied
     // last: the log must still hold that very event there.
     let mut check = model.last_event()?.filter(|e| e.sequence == after && after > 0);
-    let mut stream = client
-        .subscribe(SubscribeRequest {
+    // Articles stay encoded until the model stores them (`feed`).
+    let mut stream = feed::subscribe(
+        channel,
+        64 * 1024 * 1024,
+        SubscribeRequest {
             after_sequence: if check.is_some() { after - 1 } else { after },
             heartbeat_millis: HEARTBEAT.as_millis() as u32,
-        })
-        .await?
-        .into_inner();
+        },
+    )
+    .await?
+    .into_inner();
     state.connected.store(true, Ordering::Relaxed);
     state.changed.notify_waiters();
     *backoff = Duration::from_millis(100);
@@ -366,7 +368,7 @@ async fn follow_once(
     // The log id every message must carry: the one just checked (and
     // adopted) against the model.
     let expected = stats.log_id;
-    let mut batch: Vec<ChangeEvent> = Vec::new();
+    let mut batch: Vec<RawChangeEvent> = Vec::new();
     loop {
         let first = tokio::time::timeout(SILENCE_LIMIT, stream.message())
             .await
@@ -390,8 +392,8 @@ async fn follow_once(
                 };
             }
             match message.message {
-                Some(subscribe_response::Message::Event(event)) => match check.take() {
-                    Some(applied) if !lineage::same_event(&applied, &event) => {
+                Some(RawMessage::Event(event)) => match check.take() {
+                    Some(applied) if !lineage::same_event(&applied, &event.header()) => {
                         let mismatch = Mismatch::Rewritten {
                             log_id: expected.clone(),
                             sequence: applied.sequence,
@@ -404,7 +406,7 @@ async fn follow_once(
                     None => batch.push(event),
                 },
                 // Caught up with nothing pending: following works.
-                Some(subscribe_response::Message::Heartbeat(_)) => state.set_error(None),
+                Some(RawMessage::Heartbeat(_)) => state.set_error(None),
                 None => {}
             }
             if batch.len() >= MAX_BATCH {
@@ -418,7 +420,7 @@ async fn follow_once(
         if !batch.is_empty() {
             let events = std::mem::take(&mut batch);
             let model = model.clone();
-            tokio::task::spawn_blocking(move || model.apply(&events)).await??;
+            tokio::task::spawn_blocking(move || model.apply_raw(&events)).await??;
             state.set_error(None);
         }
         state.check_ready(model.applied());

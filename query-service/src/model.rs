@@ -26,6 +26,7 @@ use std::sync::Mutex;
 
 use prost::Message;
 use sectorwire_proto::article::{Article, ChangeEvent, ChangeKind};
+use sectorwire_proto::feed::RawChangeEvent;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use tantivy::IndexWriter;
 use tokio::sync::watch;
@@ -214,45 +215,60 @@ impl ReadModel {
         }
     }
 
+    /// Applies a batch of consecutive events (see [`ReadModel::apply_raw`]).
+    pub fn apply(&self, events: &[ChangeEvent]) -> Result<u64, ModelError> {
+        let raw: Vec<RawChangeEvent> = events.iter().map(RawChangeEvent::from).collect();
+        self.apply_raw(&raw)
+    }
+
     /// Applies a batch of consecutive events, atomically per store and
     /// durably, then publishes the new applied sequence. Events at or below
-    /// the applied sequence are skipped.
-    pub fn apply(&self, events: &[ChangeEvent]) -> Result<u64, ModelError> {
+    /// the applied sequence are skipped. Each article is stored in the bytes
+    /// it arrived in and decoded once, for the index.
+    pub fn apply_raw(&self, events: &[RawChangeEvent]) -> Result<u64, ModelError> {
         let from = self.applied();
-        let fresh: Vec<&ChangeEvent> = events.iter().filter(|e| e.sequence > from).collect();
+        let fresh: Vec<&RawChangeEvent> = events.iter().filter(|e| e.sequence > from).collect();
         let Some(last_event) = fresh.last() else {
             return Ok(from);
         };
         let last = last_event.sequence;
         let fingerprint = ChangeEvent {
-            sequence: last_event.sequence,
-            kind: last_event.kind,
-            article_id: last_event.article_id.clone(),
-            recorded_at: last_event.recorded_at,
-            ..ChangeEvent::default()
+            superseded: false,
+            ..last_event.header()
         }
         .encode_to_vec();
         let started = std::time::Instant::now();
+        // Per fresh event, the id an upsert stores its record under (the
+        // record's own id, as the index keys it).
+        let mut upsert_ids: Vec<Option<String>> = Vec::with_capacity(fresh.len());
         {
             let mut writer = self.writer.lock().map_err(|_| ModelError::WriterPoisoned)?;
             for event in &fresh {
-                match (ChangeKind::try_from(event.kind), &event.article) {
-                    (Ok(ChangeKind::Upsert), Some(article)) if !event.superseded => {
-                        self.index.stage_upsert(&writer, article)?;
+                let mut id = None;
+                match ChangeKind::try_from(event.kind) {
+                    Ok(ChangeKind::Upsert) if !event.superseded => {
+                        let decoded = event
+                            .decode_article()
+                            .map_err(|e| ModelError::Corrupt(format!("event {}: {e}", event.sequence)))?;
+                        if let Some(article) = decoded {
+                            self.index.stage_upsert(&writer, &article)?;
+                            id = Some(article.id);
+                        }
                     }
-                    (Ok(ChangeKind::Delete), _) => self.index.stage_delete(&writer, &event.article_id),
+                    Ok(ChangeKind::Delete) => self.index.stage_delete(&writer, &event.article_id),
                     _ => {}
                 }
+                upsert_ids.push(id);
             }
             self.index.commit(&mut writer, last)?;
         }
         let result = (&self.articles, &self.meta).transaction(|(articles, meta)| {
-            for event in &fresh {
-                match (ChangeKind::try_from(event.kind), &event.article) {
-                    (Ok(ChangeKind::Upsert), Some(article)) if !event.superseded => {
-                        articles.insert(article.id.as_bytes(), article.encode_to_vec())?;
+            for (event, id) in fresh.iter().zip(&upsert_ids) {
+                match (ChangeKind::try_from(event.kind), id, &event.article) {
+                    (Ok(ChangeKind::Upsert), Some(id), Some(bytes)) => {
+                        articles.insert(id.as_bytes(), bytes.as_ref())?;
                     }
-                    (Ok(ChangeKind::Delete), _) => {
+                    (Ok(ChangeKind::Delete), _, _) => {
                         articles.remove(event.article_id.as_bytes())?;
                     }
                     _ => {}

@@ -126,6 +126,13 @@ impl Instance {
     pub fn stop(self) -> anyhow::Result<u64> {
         self.query.stop()?;
         self.ingest.stop()?;
+        let bytes = |rel: &str| super::footprint::dir_bytes(&self.dir.path().join(rel));
+        let (ingest, replica, index) = (bytes("ingest"), bytes("query"), bytes("query/index"));
+        // Where the bytes are, for the disk row's reading.
+        eprintln!(
+            "sectorwire disk: ingest store {ingest} B, replica records {} B, replica index {index} B",
+            replica.saturating_sub(index)
+        );
         Ok(super::footprint::dir_bytes(self.dir.path()))
     }
 }
