@@ -28,7 +28,7 @@ seed() {
     printf '%s' "$s" >"$dir/seed-$i"; i=$((i + 1))
   done
 }
-seed search 'natural gas' '"free trade agreement"~2' 'title:pipeline AND body:gas' 'body:*' 'body:[a TO z]' \
+seed search 'bod :*' 'natural gas' '"free trade agreement"~2' 'title:pipeline AND body:gas' 'body:*' 'body:[a TO z]' \
   '(rail OR freight) -ports' 'gas^2.5 pipeline' 'sector:energy' "published:[1 TO 2]" 'IN [a b]' \
   $'gas\0AQAAAAAAAAAKAAAAAAAAAAA'
 seed page_token 'AQAAAAAAAAAKAAAAAAAAAAA' '' 'AQ' '____'

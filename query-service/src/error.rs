@@ -85,6 +85,16 @@ impl From<IndexError> for QueryError {
                 "query",
                 "uses an operator a field does not support (e.g. field:* on a text field)",
             ),
+            // Found by fuzzing: `bod :*` parses as an existence query on a
+            // field named `bod`, which only fails when it runs. Our schema
+            // is fixed, so a missing field can only come from the query text.
+            IndexError::Tantivy(tantivy::TantivyError::FieldNotFound(name)) => QueryError::field(
+                "query",
+                format!(
+                    "names no searchable field: {:?}",
+                    sectorwire_proto::status::clip(&name, 64)
+                ),
+            ),
             other => QueryError::Index(other),
         }
     }

@@ -580,4 +580,31 @@ mod tests {
         let (items, _, _) = watch_step(&model, &filter, 0, 1).expect("step");
         assert_eq!(items.len(), 1);
     }
+
+    /// Found by `bench/fuzz.sh` (the `search` target): queries tantivy
+    /// parses but cannot run are the caller's to fix, never INTERNAL.
+    #[test]
+    fn unrunnable_queries_are_refused_as_invalid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let model = ReadModel::open(dir.path()).expect("model");
+        model.apply(&[event(1, 100)]).expect("applied");
+        let reader = Reader::new(Arc::new(model), ReaderLimits::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        for query in ["bod :*", "body:*", ":*", "title:* w"] {
+            let request = sectorwire_proto::query::SearchArticlesRequest {
+                query: query.into(),
+                ..Default::default()
+            };
+            let Ok(plan) = crate::requests::search(&request) else {
+                continue;
+            };
+            if let Err(error) = runtime.block_on(reader.search(plan)) {
+                let detail = format!("{error:?}");
+                let status = tonic::Status::from(error);
+                assert_eq!(status.code(), tonic::Code::InvalidArgument, "{query:?}: {detail}");
+            }
+        }
+    }
 }
