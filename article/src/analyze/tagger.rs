@@ -627,7 +627,15 @@ pub(crate) fn tag(title: &str, body: &str, sentences: &[Span], opts: &TaggerOpti
         if score.is_nan() || score < opts.threshold {
             continue;
         }
-        let mut strength = sentence_strength(model, s, body, &scan_lex, sentences.len(), scan.as_ref(), &mut strong);
+        let mut strength = sentence_strength(
+            model,
+            s,
+            body,
+            &scan_lex,
+            sentences.len(),
+            scan.as_ref(),
+            &mut strong,
+        );
         let order = evidence_order(&strength.strength, listed[si]);
         let evidence: Vec<Evidence> = order
             .iter()

@@ -313,7 +313,11 @@ fn main() -> ExitCode {
 
 /// The vocabulary (terms in at least `min_df` training documents, sorted) and the training
 /// examples (every fold but `held_out`) with their features as vocabulary ids.
-fn training_examples(corpora: &[corpus::Corpus], min_df: usize, held_out: u64) -> (Vec<String>, Vec<Example>) {
+fn training_examples(
+    corpora: &[corpus::Corpus],
+    min_df: usize,
+    held_out: u64,
+) -> (Vec<String>, Vec<Example>) {
     // Vocabulary from the training folds only.
     let mut vocab: HashMap<String, u32> = HashMap::new();
     let mut df: HashMap<String, usize> = HashMap::new();
