@@ -71,7 +71,7 @@ fn handled(e: &Exposition, method: &str, code: &str) -> f64 {
 /// Scrapes until `ready` holds (streams are counted when the server drops
 /// them, a moment after the client does).
 async fn scrape_until(addr: std::net::SocketAddr, ready: impl Fn(&Exposition) -> bool) -> Exposition {
-    for _ in 0..200 {
+    for _ in 0..400 {
         let e = scrape(addr).await;
         if ready(&e) {
             return e;
@@ -184,7 +184,13 @@ async fn metrics_count_calls_by_method_and_code_and_logs_carry_request_ids() {
     );
     drop(watch);
 
-    let e = scrape_until(metrics, |e| handled(e, "WatchArticles", "CANCELLED") >= 1.0).await;
+    // The call is counted when the RPC layer sees the cancel; the gauge falls when the watch
+    // task lets go of its slot, a moment later: wait for both.
+    let e = scrape_until(metrics, |e| {
+        handled(e, "WatchArticles", "CANCELLED") >= 1.0
+            && e.sum("sectorwire_query_watch_streams", &[]) == Some(0.0)
+    })
+    .await;
     assert_eq!(handled(&e, "IngestArticle", "OK"), 3.0);
     assert_eq!(handled(&e, "IngestArticle", "INVALID_ARGUMENT"), 1.0);
     assert_eq!(
