@@ -42,6 +42,24 @@ pub enum QueryError {
     /// Too many expensive reads are queued already.
     #[error("too many {0} requests in progress; retry shortly")]
     Overloaded(&'static str),
+    /// Every watch slot is taken (`--max-watchers`).
+    #[error("at most {0} watch streams at once; retry later")]
+    WatchersFull(usize),
+    /// A watcher read too slowly and was cut off at this position.
+    #[error("watcher too slow; watch again with after_sequence={0}")]
+    WatcherTooSlow(u64),
+    /// The replica was rebuilt from a new change log while a watch ran:
+    /// positions of the old log mean nothing in the new one.
+    #[error(
+        "this replica was rebuilt from a new change log (applied went from {seen} to {now}); \
+         watch again without after_sequence"
+    )]
+    LogReplaced {
+        /// Applied sequence before the rebuild.
+        seen: u64,
+        /// Applied sequence after it.
+        now: u64,
+    },
     /// The service is shutting down.
     #[error("the query service is shutting down")]
     ShuttingDown,
@@ -117,6 +135,12 @@ impl From<QueryError> for Status {
             QueryError::Overloaded(_) => {
                 sectorwire_proto::status::overloaded(error.to_string(), std::time::Duration::from_millis(100))
             }
+            // A watch slot frees only when a stream ends: a longer hint.
+            QueryError::WatchersFull(_) => {
+                sectorwire_proto::status::overloaded(error.to_string(), std::time::Duration::from_secs(1))
+            }
+            QueryError::WatcherTooSlow(_) => Status::resource_exhausted(error.to_string()),
+            QueryError::LogReplaced { .. } => Status::aborted(error.to_string()),
             QueryError::Model(_) | QueryError::Index(_) => {
                 // The detail goes to the log only: storage messages mean nothing
                 // to a client and may say more than it should see.

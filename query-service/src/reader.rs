@@ -405,10 +405,7 @@ impl Reader {
             if now < seen {
                 // The model was rebuilt from a new change log: positions of
                 // the old one mean nothing there.
-                tx.fail(tonic::Status::aborted(format!(
-                    "this replica was rebuilt from a new change log (applied went from {seen} to {now}); \
-                     watch again without after_sequence"
-                )));
+                tx.fail(QueryError::LogReplaced { seen, now }.into());
                 return;
             }
             seen = now;

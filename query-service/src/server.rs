@@ -342,20 +342,12 @@ impl QueryService for Query {
         let filter = requests::filter(r.filter.as_ref())?;
         let slot = self.watchers.clone().try_acquire_owned().map_err(|_| {
             sectorwire_runtime::metrics::shed("watch_streams");
-            sectorwire_proto::status::overloaded(
-                format!(
-                    "at most {} watch streams at once; retry later",
-                    self.config.max_watchers
-                ),
-                Duration::from_secs(1),
-            )
+            QueryError::WatchersFull(self.config.max_watchers)
         })?;
         let after = r.after_sequence.unwrap_or_else(|| self.reader.applied());
         let too_slow: outbox::TooSlow = Box::new(|after| {
             tracing::warn!(after, "cutting off a slow watcher");
-            Status::resource_exhausted(format!(
-                "watcher too slow; watch again with after_sequence={after}"
-            ))
+            QueryError::WatcherTooSlow(after).into()
         });
         let bounds = outbox::Bounds {
             messages: WATCH_BUFFER,
@@ -383,10 +375,7 @@ impl QueryService for Query {
     async fn get_query_stats(&self, _request: Request<GetQueryStatsRequest>) -> Answer<QueryStats> {
         let applied = self.reader.applied();
         let head = self.follow.head.load(Ordering::Relaxed);
-        let log_id = self
-            .reader
-            .log_id()
-            .map_err(|e| sectorwire_proto::status::internal("reading the read model", &e))?;
+        let log_id = self.reader.log_id().map_err(QueryError::from)?;
         Ok(Response::new(QueryStats {
             applied_sequence: applied,
             head_sequence: head,
