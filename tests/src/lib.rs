@@ -377,6 +377,30 @@ pub fn text_request(n: usize) -> sectorwire_proto::ingest::IngestArticleRequest 
     }
 }
 
+/// Ingests `count` distinct bulletins tagged `tag` (source ids `tag-0`,
+/// `tag-1`, …) one call at a time, and returns their ids in order.
+pub async fn write_bulletins(addr: SocketAddr, tag: &str, count: usize) -> Vec<String> {
+    let mut client = ingest_client(addr).await;
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let ack = client
+            .ingest_article(sectorwire_proto::ingest::IngestArticleRequest {
+                content: format!("{tag} bulletin {n}\n\n{}", generated_article(n)).into_bytes(),
+                content_type: sectorwire_proto::ingest::ContentType::Text as i32,
+                metadata: Some(sectorwire_proto::ingest::ArticleMetadata {
+                    source_id: format!("{tag}-{n}"),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("ingest")
+            .into_inner();
+        ids.push(ack.id);
+    }
+    ids
+}
+
 /// A codec that sends and receives raw message bytes, so tests can put on
 /// the wire what no generated client would: undecodable or oversized
 /// messages.

@@ -8,36 +8,13 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use sectorwire_proto::ingest::{
-    ingest_admin_service_client::IngestAdminServiceClient, subscribe_response, ArticleMetadata, ContentType,
-    CreateBackupRequest, IngestArticleRequest,
+    ingest_admin_service_client::IngestAdminServiceClient, subscribe_response, CreateBackupRequest,
 };
 use sectorwire_proto::query::{BatchGetArticlesRequest, GetQueryStatsRequest};
 use sectorwire_tests::*;
 
 /// sequence → (article id, recorded_at) as the feed serves it.
 type Log = BTreeMap<u64, (String, Option<prost_types::Timestamp>)>;
-
-async fn write(addr: SocketAddr, tag: &str, count: usize) -> Vec<String> {
-    let mut client = ingest_client(addr).await;
-    let mut ids = Vec::new();
-    for n in 0..count {
-        let ack = client
-            .ingest_article(IngestArticleRequest {
-                content: format!("{tag} bulletin {n}\n\n{}", generated_article(n)).into_bytes(),
-                content_type: ContentType::Text as i32,
-                metadata: Some(ArticleMetadata {
-                    source_id: format!("{tag}-{n}"),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .expect("ingest")
-            .into_inner();
-        ids.push(ack.id);
-    }
-    ids
-}
 
 async fn read_log(addr: SocketAddr) -> (String, Log) {
     let stats = ingest_stats(addr).await;
@@ -85,7 +62,7 @@ async fn an_online_backup_restores_to_the_identical_log() {
     })
     .await;
     let addr = ingest.addr;
-    let first = write(addr, "first", 10).await;
+    let first = write_bulletins(addr, "first", 10).await;
     let replica_dir = dir.path().join("query");
     let replica = start_query(&replica_dir, addr).await;
     eventually("the replica to catch up", || async {
@@ -95,7 +72,7 @@ async fn an_online_backup_restores_to_the_identical_log() {
     replica.stop().await;
 
     // The backup is taken while another client writes.
-    let writer = tokio::spawn(write(addr, "during", 30));
+    let writer = tokio::spawn(write_bulletins(addr, "during", 30));
     let mut admin = IngestAdminServiceClient::new(channel(addr).await);
     let backup = admin
         .create_backup(CreateBackupRequest {
@@ -138,7 +115,7 @@ async fn an_online_backup_restores_to_the_identical_log() {
         .map(|(s, e)| (*s, e.clone()))
         .collect();
     assert_eq!(restored_log, prefix, "the same events at the same sequences");
-    let after = write(addr, "after", 3).await;
+    let after = write_bulletins(addr, "after", 3).await;
 
     // The replica that stopped at 10 follows the restored log on, and a new
     // replica builds from it; both serve the same articles.

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
-use sectorwire_proto::ingest::{subscribe_response, ArticleMetadata, ContentType, IngestArticleRequest};
+use sectorwire_proto::ingest::subscribe_response;
 use sectorwire_proto::query::BatchGetArticlesRequest;
 use sectorwire_tests::*;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -28,24 +28,6 @@ const QUERY_SERVICE: &str = "sectorwire.query.v1.QueryService";
 
 /// Article id → sequence of its current version.
 type Live = BTreeMap<String, u64>;
-
-async fn write(addr: SocketAddr, tag: &str, count: usize) {
-    let mut client = ingest_client(addr).await;
-    for n in 0..count {
-        client
-            .ingest_article(IngestArticleRequest {
-                content: format!("{tag} bulletin {n}\n\n{}", generated_article(n)).into_bytes(),
-                content_type: ContentType::Text as i32,
-                metadata: Some(ArticleMetadata {
-                    source_id: format!("{tag}-{n}"),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .expect("ingest");
-    }
-}
 
 /// The log id and what the log holds live, read back through the feed.
 async fn read_log(addr: SocketAddr) -> (String, u64, Live) {
@@ -106,13 +88,13 @@ async fn round(round: u64, tally: &mut Tally) {
     let first = dir.path().join("ingest");
     let ingest = start_ingest(&first).await;
     let addr = ingest.addr;
-    write(addr, &format!("r{round}-a"), 20).await;
+    write_bulletins(addr, &format!("r{round}-a"), 20).await;
     let ingest = if kind == 1 {
         // Keep a copy of the store at this point to restore later.
         ingest.stop().await;
         copy_dir(&first, &dir.path().join("older-copy"));
         let ingest = start_ingest_at(&first, addr, |_| {}).await;
-        write(addr, &format!("r{round}-b"), 10).await;
+        write_bulletins(addr, &format!("r{round}-b"), 10).await;
         ingest
     } else {
         ingest
@@ -153,7 +135,7 @@ async fn round(round: u64, tally: &mut Tally) {
         }
     };
     // The new log passes the replica's position.
-    write(addr, &format!("r{round}-c"), 25).await;
+    write_bulletins(addr, &format!("r{round}-c"), 25).await;
     let (new_log, new_head, new_live) = read_log(addr).await;
     assert!(new_head > old_head, "round {round}: the new log is longer");
     let replica = match replica {
