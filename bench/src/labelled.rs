@@ -14,6 +14,9 @@ pub struct Doc {
     pub text: String,
     /// True sectors after mapping the corpus labels.
     pub truth: Vec<Sector>,
+    /// The corpus's own labels that map to a sector (e.g. `crude`, `ship`), sorted: `train`
+    /// fits a head per frequent label, since a sector is a union of such topics.
+    pub labels: Vec<String>,
 }
 
 /// A corpus and the sectors its labels cover (the only ones it can score).
@@ -21,6 +24,8 @@ pub struct Corpus {
     pub name: String,
     pub sectors: Vec<Sector>,
     pub docs: Vec<Doc>,
+    /// The corpus label -> sectors mapping from labels.json.
+    pub label_sectors: BTreeMap<String, Vec<Sector>>,
 }
 
 /// label -> sectors, for one corpus.
@@ -56,16 +61,23 @@ fn read_jsonl(path: &Path, map: &LabelMap) -> Result<Vec<Doc>, String> {
         let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
         let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-        let mut truth: Vec<Sector> = v
+        let mut labels: Vec<String> = v
             .get("labels")
             .and_then(|l| l.as_array())
             .map(|ls| {
                 ls.iter()
                     .filter_map(|l| l.as_str())
-                    .flat_map(|l| map.get(l).cloned().unwrap_or_default())
+                    .filter(|l| map.contains_key(*l))
+                    .map(str::to_string)
                     .collect()
             })
             .unwrap_or_default();
+        labels.sort();
+        labels.dedup();
+        let mut truth: Vec<Sector> = labels
+            .iter()
+            .flat_map(|l| map.get(l).cloned().unwrap_or_default())
+            .collect();
         truth.sort();
         truth.dedup();
         let id = match v.get("id") {
@@ -78,6 +90,7 @@ fn read_jsonl(path: &Path, map: &LabelMap) -> Result<Vec<Doc>, String> {
             title: get("title"),
             text: get("text"),
             truth,
+            labels,
         });
     }
     Ok(docs)
@@ -111,6 +124,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Corpus>, String> {
             name: name.clone(),
             sectors,
             docs,
+            label_sectors: map,
         });
     }
     Ok(out)
@@ -149,6 +163,7 @@ pub fn load_file(jsonl: &Path, labels: &Path, corpus_key: Option<&str>) -> Resul
         name: format!("{key}/{name}"),
         sectors,
         docs: read_jsonl(jsonl, &map)?,
+        label_sectors: map,
     })
 }
 

@@ -65,10 +65,24 @@ fn normalise(counts: HashMap<String, f32>) -> Vec<(String, f32)> {
     v
 }
 
-/// Weights of one feature word for the sectors that use it.
+/// Weights of one feature word: per sector for evidence (the heaviest of its heads), per head
+/// for scoring.
 struct Feature {
     term: String,
     weights: Vec<(Sector, f32)>,
+    heads: Vec<(u32, f32)>,
+}
+
+/// One logistic regression of the model. A sector has its own head and may have one per
+/// frequent corpus label that maps to it (Reuters' `crude` and `nat-gas` for energy, `acq`
+/// and `money-fx` for finance): a sector is a union of unlike topics, which one linear
+/// model separates worse than several, and the narrower heads find a second topic of an
+/// article that the broad one, pulled toward the sector's commonest stories, misses. The
+/// sector's probability is the largest of its heads'.
+struct Head {
+    sector: Sector,
+    /// Already shifted by the sector's threshold, like the sector head's bias.
+    bias: f32,
 }
 
 /// When the lexicon may tag a sector the model covers: from `evidence` if the model's
@@ -84,9 +98,11 @@ pub(crate) struct Gate {
 /// [`Model::from_tsv`] loads another (a model trained with a different fold held out), so
 /// that `eval` can cross-validate the whole tagger without rebuilding it.
 pub struct Model {
-    /// Bias per sector, already shifted so that probability 0.5 is the tuned threshold;
-    /// None for sectors the model was not trained on.
-    bias: [Option<f32>; Sector::COUNT],
+    /// Every head, sector heads and label heads; biases already shifted so that probability
+    /// 0.5 is the sector's tuned threshold.
+    heads: Vec<Head>,
+    /// Sectors with at least one head.
+    covered: [bool; Sector::COUNT],
     /// Lexicon evidence from which the lexicon tags a model-covered sector, and the model
     /// probability it needs at least (see `train`).
     gate: [Option<Gate>; Sector::COUNT],
@@ -114,7 +130,8 @@ pub(crate) struct Scan {
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
-            .field("sectors", &self.bias.iter().filter(|b| b.is_some()).count())
+            .field("sectors", &self.covered.iter().filter(|&&c| c).count())
+            .field("heads", &self.heads.len())
             .field("features", &self.feats.len())
             .field("lexicon_threshold", &self.lexicon_threshold)
             .finish()
@@ -129,22 +146,36 @@ impl Model {
     }
 
     fn parse(tsv: &str) -> Model {
-        let mut bias = [None; Sector::COUNT];
         let mut gate = [None; Sector::COUNT];
         let mut lexicon_threshold = None;
+        let mut heads: Vec<Head> = Vec::new();
+        // (sector slug, label) -> head index; the sector head's label is "".
+        let mut head_of: HashMap<(String, String), u32> = HashMap::new();
+        let rows: Vec<Vec<&str>> = tsv
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split('\t').collect())
+            .collect();
+        // Heads first, so that weight lines may come in any order.
+        for cols in &rows {
+            let (slug, label, b) = match cols.as_slice() {
+                ["bias", slug, b] => (*slug, "", *b),
+                ["head", slug, label, b] => (*slug, *label, *b),
+                _ => continue,
+            };
+            if let (Some(sector), Ok(bias)) = (Sector::from_slug(slug), b.parse::<f32>()) {
+                if let std::collections::hash_map::Entry::Vacant(e) =
+                    head_of.entry((slug.to_string(), label.to_string()))
+                {
+                    e.insert(heads.len() as u32);
+                    heads.push(Head { sector, bias });
+                }
+            }
+        }
         let mut vocab: PreHashedMap<u64, u32> = PreHashedMap::default();
         let mut feats: Vec<Feature> = Vec::new();
-        for line in tsv.lines() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let cols: Vec<&str> = line.split('\t').collect();
+        for cols in &rows {
             match cols.as_slice() {
-                ["bias", slug, b] => {
-                    if let (Some(s), Ok(b)) = (Sector::from_slug(slug), b.parse::<f32>()) {
-                        bias[s.index()] = Some(b);
-                    }
-                }
                 ["lexicon_threshold", v] => lexicon_threshold = v.parse::<f32>().ok(),
                 ["lexicon", slug, g, floor, cap] => {
                     if let (Some(s), Ok(evidence), Ok(floor), Ok(cap)) = (
@@ -156,23 +187,40 @@ impl Model {
                         gate[s.index()] = Some(Gate { evidence, floor, cap });
                     }
                 }
-                ["w", term, slug, w] => {
-                    if let (Some(s), Ok(w)) = (Sector::from_slug(slug), w.parse::<f32>()) {
-                        let id = *vocab.entry(token_hash(term)).or_insert_with(|| {
-                            feats.push(Feature {
-                                term: (*term).to_string(),
-                                weights: Vec::new(),
-                            });
-                            (feats.len() - 1) as u32
+                ["w", term, slug, w] | ["hw", term, slug, _, w] => {
+                    let label = if cols[0] == "hw" { cols[3] } else { "" };
+                    let Some(&h) = head_of.get(&(slug.to_string(), label.to_string())) else {
+                        continue;
+                    };
+                    let Ok(w) = w.parse::<f32>() else {
+                        continue;
+                    };
+                    let id = *vocab.entry(token_hash(term)).or_insert_with(|| {
+                        feats.push(Feature {
+                            term: (*term).to_string(),
+                            weights: Vec::new(),
+                            heads: Vec::new(),
                         });
-                        feats[id as usize].weights.push((s, w));
+                        (feats.len() - 1) as u32
+                    });
+                    let f = &mut feats[id as usize];
+                    f.heads.push((h, w));
+                    let sector = heads[h as usize].sector;
+                    match f.weights.iter_mut().find(|(s, _)| *s == sector) {
+                        Some(e) => e.1 = e.1.max(w),
+                        None => f.weights.push((sector, w)),
                     }
                 }
                 _ => {}
             }
         }
+        let mut covered = [false; Sector::COUNT];
+        for h in &heads {
+            covered[h.sector.index()] = true;
+        }
         Model {
-            bias,
+            heads,
+            covered,
             gate,
             lexicon_threshold,
             vocab,
@@ -182,7 +230,7 @@ impl Model {
 
     /// Sectors the model was trained on.
     pub(crate) fn covers(&self, s: Sector) -> bool {
-        self.bias[s.index()].is_some()
+        self.covered[s.index()]
     }
 
     /// Fitted lexicon threshold for sectors the model does not cover.
@@ -246,23 +294,23 @@ impl Model {
             .map(|(c, _)| (1.0 + c.ln()).powi(2))
             .sum::<f32>()
             .sqrt();
-        let mut dot = [0f32; Sector::COUNT];
+        let mut dot = vec![0f32; self.heads.len()];
         if norm > 0.0 {
             for (c, id) in counts.values() {
                 let Some(f) = id.and_then(|id| self.feats.get(id as usize)) else {
                     continue;
                 };
                 let x = (1.0 + c.ln()) / norm;
-                for (s, w) in &f.weights {
-                    dot[s.index()] += x * w;
+                for &(h, w) in &f.heads {
+                    dot[h as usize] += x * w;
                 }
             }
         }
-        let mut prob = [None; Sector::COUNT];
-        for s in Sector::ALL {
-            if let Some(b) = self.bias[s.index()] {
-                prob[s.index()] = Some(sigmoid(b + dot[s.index()]));
-            }
+        let mut prob: [Option<f32>; Sector::COUNT] = [None; Sector::COUNT];
+        for (h, d) in self.heads.iter().zip(&dot) {
+            let p = sigmoid(h.bias + d);
+            let slot = &mut prob[h.sector.index()];
+            *slot = Some(slot.map_or(p, |q| q.max(p)));
         }
         Scan { prob, sentence_feats }
     }
@@ -326,6 +374,32 @@ pub(crate) fn sigmoid(z: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sector's probability is its most confident head's, and a label head's weights count
+    /// for that head only (a bug here would add them to the sector head's score).
+    #[test]
+    fn label_heads_take_the_largest_probability() {
+        let tsv = "bias\tenergy\t-2.0\nhead\tenergy\tcrude\t-2.0\nbias\ttrade\t-2.0\n\
+                   w\ttariff\ttrade\t5.0\nw\tpipeline\tenergy\t5.0\nhw\ttanker\tenergy\tcrude\t5.0\n\
+                   hw\tpipeline\tenergy\tcrude\t-5.0\n";
+        let m = Model::from_tsv(tsv);
+        let prob = |body: &str| {
+            let sents = crate::analyze::split_sentences(body);
+            m.scan("", body, &sents).prob
+        };
+        let e = Sector::Energy.index();
+        let t = Sector::Trade.index();
+        let (only_tanker, only_pipeline, neither) = (prob("tanker"), prob("pipeline"), prob("harbour"));
+        let p = |x: Option<f32>| x.unwrap_or(f32::NAN);
+        // One word, unit length: each head scores sigmoid(-2 + 5) when its word is present.
+        assert!((p(only_tanker[e]) - sigmoid(3.0)).abs() < 1e-5);
+        assert!((p(only_pipeline[e]) - sigmoid(3.0)).abs() < 1e-5);
+        assert!((p(neither[e]) - sigmoid(-2.0)).abs() < 1e-5);
+        assert!((p(only_tanker[t]) - sigmoid(-2.0)).abs() < 1e-5);
+        assert_eq!(only_tanker[Sector::Culture.index()], None);
+        // Evidence weights: the heaviest of the sector's heads per word.
+        assert!(m.covers(Sector::Energy) && !m.covers(Sector::Culture));
+    }
 
     #[test]
     fn fused_token_hash_matches_tokeniser() {

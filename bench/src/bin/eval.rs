@@ -295,6 +295,7 @@ fn eval_seeds(dir: &Path, labels: &Path, opts: &TaggerOptions) -> Result<(), Str
             id: file.clone(),
             title,
             text: body,
+            labels: truth.iter().map(|s| s.slug().to_string()).collect(),
             truth,
         });
     }

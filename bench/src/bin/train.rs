@@ -11,6 +11,11 @@
 //!    tags at probability 0.5;
 //! 4. its lexicon gate (see the tagger's documentation), on the same out-of-fold predictions.
 //!
+//! With `--head-min N`, a sector made of several corpus labels also gets one regression per
+//! label carried by N training documents or more, and its probability is the largest of its
+//! heads' (threshold and gate fitted on that maximum). Off in the shipped model; see the
+//! flag for why.
+//!
 //!     cargo run --release --bin train -- /work/shared/corpora
 //!
 //! `--held-out K --out F` trains on the other four folds instead, never reading fold K: the
@@ -61,6 +66,12 @@ struct Args {
     /// Drop weights smaller than this in magnitude (after refitting on the selected words).
     #[arg(long, default_value_t = 0.005)]
     min_weight: f32,
+    /// A corpus label that maps to a sector gets its own head when the sector is a union of
+    /// several labels and this many training documents carry it (0: sector heads only, as
+    /// shipped: at 20, cross-validated BBC macro-F1 rose 0.003 but multi-sector recall fell
+    /// 0.011 at the secondary rule's values; bench/README.md, "Label heads").
+    #[arg(long, default_value_t = 0)]
+    head_min: usize,
     /// The fold never read (0 for the shipped model). Another value trains the model that
     /// `eval --cv-models` scores on that fold, for a cross-validated figure of the tagger.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..5))]
@@ -75,6 +86,8 @@ struct Example {
     fold: u64,
     corpus: usize,
     truth: Vec<Sector>,
+    /// The corpus labels behind `truth`.
+    labels: Vec<String>,
 }
 
 /// Deterministic shuffling without a rand dependency.
@@ -269,10 +282,11 @@ fn main() -> ExitCode {
         let fit = fit_sector(s, &corpora, &examples, terms.len(), lex_t, &args);
         let gate = fit.gate;
         eprintln!(
-            "train: {:<12} {} docs, {} positive, threshold {:.2}, out-of-fold F1 {:.3}; lexicon gate {:.2} floor {:.2} -> F1 {:.3}",
+            "train: {:<12} {} docs, {} positive, {} label heads, threshold {:.2}, out-of-fold F1 {:.3}; lexicon gate {:.2} floor {:.2} -> F1 {:.3}",
             s.slug(),
             fit.docs,
             fit.positive,
+            fit.label_heads.len(),
             fit.threshold,
             fit.f1,
             gate.0,
@@ -281,8 +295,12 @@ fn main() -> ExitCode {
         );
         let _ = writeln!(
             out,
-            "# {}: threshold {:.2} (out-of-fold F1 {:.3} on folds 1-4); lexicon gate {:.2} floor {:.2} (F1 {:.3})",
+            "# {}: {}threshold {:.2} (out-of-fold F1 {:.3} on folds 1-4); lexicon gate {:.2} floor {:.2} (F1 {:.3})",
             s.slug(),
+            match fit.label_heads.len() {
+                0 => String::new(),
+                n => format!("{n} label heads, "),
+            },
             fit.threshold,
             fit.f1,
             gate.0,
@@ -290,6 +308,9 @@ fn main() -> ExitCode {
             gate.2
         );
         let _ = writeln!(out, "bias\t{}\t{:.5}", s.slug(), fit.bias);
+        for h in &fit.label_heads {
+            let _ = writeln!(out, "head\t{}\t{}\t{:.5}", s.slug(), h.label, h.bias);
+        }
         let _ = writeln!(
             out,
             "lexicon\t{}\t{:.3}\t{:.3}\t{:.3}",
@@ -298,8 +319,20 @@ fn main() -> ExitCode {
             gate.1,
             fit.cap
         );
-        for (i, w) in fit.weights {
-            let _ = writeln!(weights_out, "w\t{}\t{}\t{:.3}", terms[i], s.slug(), w);
+        for (i, w) in &fit.weights {
+            let _ = writeln!(weights_out, "w\t{}\t{}\t{:.3}", terms[*i], s.slug(), w);
+        }
+        for h in &fit.label_heads {
+            for (i, w) in &h.weights {
+                let _ = writeln!(
+                    weights_out,
+                    "hw\t{}\t{}\t{}\t{:.3}",
+                    terms[*i],
+                    s.slug(),
+                    h.label,
+                    w
+                );
+            }
         }
     }
     out.push_str(&weights_out);
@@ -344,6 +377,7 @@ fn training_examples(
                     fold,
                     corpus: ci,
                     truth: d.truth.clone(),
+                    labels: d.labels.clone(),
                 },
             ));
         }
@@ -411,6 +445,50 @@ struct SectorFit {
     bias: f32,
     /// Selected weights heavy enough to keep, by vocabulary id.
     weights: Vec<(usize, f32)>,
+    /// Heads of the corpus labels that make up the sector (see [`label_heads`]).
+    label_heads: Vec<LabelHead>,
+}
+
+/// A head fitted on one corpus label of a sector; its bias carries the sector's threshold
+/// shift, since the sector's probability is the largest of its heads'.
+struct LabelHead {
+    label: String,
+    bias: f32,
+    weights: Vec<(usize, f32)>,
+}
+
+/// The corpus labels of sector `s` that get a head: those carried by at least `min`
+/// documents of `data`, when `s` is made of two labels or more (one label's head would
+/// repeat the sector's). Sorted, so training is reproducible.
+fn label_heads(
+    s: Sector,
+    corpora: &[corpus::Corpus],
+    covering: &[usize],
+    data: &[&Example],
+    min: usize,
+) -> Vec<String> {
+    let mine: Vec<&String> = covering
+        .iter()
+        .flat_map(|&ci| corpora[ci].label_sectors.iter())
+        .filter(|(_, sectors)| sectors.contains(&s))
+        .map(|(l, _)| l)
+        .collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for e in data {
+        for l in e.labels.iter().filter(|l| mine.contains(l)) {
+            *count.entry(l.as_str()).or_default() += 1;
+        }
+    }
+    if min == 0 || count.len() < 2 {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = count
+        .into_iter()
+        .filter(|&(_, n)| n >= min)
+        .map(|(l, _)| l.to_string())
+        .collect();
+    out.sort();
+    out
 }
 
 /// Trains sector `s`'s model on the corpora that label it (plus auxiliary negatives), fits
@@ -435,7 +513,17 @@ fn fit_sector(
         .iter()
         .map(|e| !aux_flag(e, &covering) && e.truth.contains(&s))
         .collect();
-    let (oof, oof_idx) = out_of_fold(&data, &y, &aux, n_terms, args);
+    let labels = label_heads(s, corpora, &covering, &data, args.head_min);
+    // Targets per head: the sector's first, then each label's.
+    let mut targets: Vec<Vec<bool>> = vec![y.clone()];
+    for l in &labels {
+        targets.push(
+            data.iter()
+                .map(|e| !aux_flag(e, &covering) && e.labels.contains(l))
+                .collect(),
+        );
+    }
+    let (oof, oof_idx) = out_of_fold(&data, &y, &targets, &aux, n_terms, args);
     let (t, f1) = best_threshold(&oof);
     let evs: Vec<f32> = oof_idx
         .iter()
@@ -443,15 +531,24 @@ fn fit_sector(
         .collect();
     let cap = lex_t * args.gate_cap.max(1.0);
     let gate = fit_gate(&oof, &evs, t, lex_t, cap, args.gate_tolerance);
-    let mask = select(&train(&data, &y, n_terms, None, args, 7), args.top);
-    let m = train(&data, &y, n_terms, Some(&mask), args, 99);
-    let bias = m.b - (t / (1.0 - t)).ln();
-    let weights: Vec<(usize, f32)> =
-        m.w.iter()
-            .copied()
-            .enumerate()
-            .filter(|&(i, w)| mask[i] && w.abs() >= args.min_weight)
-            .collect();
+    let shift = (t / (1.0 - t)).ln();
+    let mut fitted = targets.iter().map(|yh| {
+        let mask = select(&train(&data, yh, n_terms, None, args, 7), args.top);
+        let m = train(&data, yh, n_terms, Some(&mask), args, 99);
+        let weights: Vec<(usize, f32)> =
+            m.w.iter()
+                .copied()
+                .enumerate()
+                .filter(|&(i, w)| mask[i] && w.abs() >= args.min_weight)
+                .collect();
+        (m.b - shift, weights)
+    });
+    let (bias, weights) = fitted.next().unwrap_or_default();
+    let label_heads = labels
+        .into_iter()
+        .zip(fitted)
+        .map(|(label, (bias, weights))| LabelHead { label, bias, weights })
+        .collect();
     SectorFit {
         docs: data.len(),
         positive: y.iter().filter(|&&b| b).count(),
@@ -461,14 +558,17 @@ fn fit_sector(
         cap,
         bias,
         weights,
+        label_heads,
     }
 }
 
 /// Out-of-fold predictions over the training folds with their indices into `data`, for fitting the
-/// threshold: labelled documents only, never auxiliary negatives.
+/// threshold: labelled documents only, never auxiliary negatives. One head is trained per
+/// target and the prediction is the largest, as the library scores a sector.
 fn out_of_fold(
     data: &[&Example],
     y: &[bool],
+    targets: &[Vec<bool>],
     aux: &[bool],
     n_terms: usize,
     args: &Args,
@@ -478,12 +578,20 @@ fn out_of_fold(
     for k in (0..5u64).filter(|&k| k != args.held_out) {
         let (tr, te): (Vec<usize>, Vec<usize>) = (0..data.len()).partition(|&i| data[i].fold != k);
         let tr_ex: Vec<&Example> = tr.iter().map(|&i| data[i]).collect();
-        let tr_y: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
-        let mask_k = select(&train(&tr_ex, &tr_y, n_terms, None, args, k + 10), args.top);
-        let m = train(&tr_ex, &tr_y, n_terms, Some(&mask_k), args, k);
+        let models: Vec<Lr> = targets
+            .iter()
+            .map(|yh| {
+                let tr_y: Vec<bool> = tr.iter().map(|&i| yh[i]).collect();
+                let mask_k = select(&train(&tr_ex, &tr_y, n_terms, None, args, k + 10), args.top);
+                train(&tr_ex, &tr_y, n_terms, Some(&mask_k), args, k)
+            })
+            .collect();
         // Thresholds are fitted on labelled documents only, never on auxiliary negatives.
         let te: Vec<usize> = te.into_iter().filter(|&i| !aux[i]).collect();
-        oof.extend(te.iter().map(|&i| (m.predict(&data[i].x), y[i])));
+        oof.extend(te.iter().map(|&i| {
+            let p = models.iter().map(|m| m.predict(&data[i].x)).fold(0f32, f32::max);
+            (p, y[i])
+        }));
         oof_idx.extend(te.iter().copied());
     }
     (oof, oof_idx)
