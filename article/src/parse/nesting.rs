@@ -42,9 +42,10 @@ const RAW_TEXT: &[&str] = &[
     "plaintext",
 ];
 
-/// Returns the page unchanged when it nests at most `MAX_DEPTH` levels and no tag has more
-/// than `MAX_ATTRIBUTES` attributes, otherwise a copy without the start and end tags that
-/// would nest deeper and without the attributes past the limit.
+/// Returns the page unchanged when it nests at most `MAX_DEPTH` levels, no tag has more
+/// than `MAX_ATTRIBUTES` attributes and every `<title>` is closed, otherwise a copy without
+/// the start and end tags that would nest deeper, without the attributes past the limit,
+/// and with an unclosed title ended where its markup resumes (see [`unclosed_title_end`]).
 pub fn limit_markup(html: &str) -> Cow<'_, str> {
     if !scan(html, None) {
         return Cow::Borrowed(html);
@@ -55,14 +56,15 @@ pub fn limit_markup(html: &str) -> Cow<'_, str> {
 }
 
 /// One pass over the tags. Without `out` it only checks; with it, it copies the page
-/// minus over-deep tags and excess attributes. Returns whether anything is cut.
+/// minus over-deep tags and excess attributes, with unclosed titles ended. Returns whether
+/// anything is changed.
 fn scan(html: &str, mut out: Option<&mut String>) -> bool {
     let bytes = html.as_bytes();
     if out.is_none() {
         work::charge(bytes.len());
     }
     let mut depth = 0usize;
-    let mut too_deep = false;
+    let mut changed = false;
     let mut suppressed = 0usize;
     let mut copied = 0usize; // bytes of `html` already copied to `out`
     let mut i = 0usize;
@@ -79,7 +81,7 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
                 if !(self_closing || VOID.contains(&name.as_str()) || IMPLIED_END.contains(&name.as_str())) {
                     if depth >= MAX_DEPTH {
                         suppressed += 1;
-                        too_deep = true;
+                        changed = true;
                         drop_tag = true;
                     } else {
                         depth += 1;
@@ -94,7 +96,7 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
                         work::charge(depth + kept * kept / 2);
                     }
                     if let Some(cut) = cut {
-                        too_deep = true;
+                        changed = true;
                         if let Some(o) = out.as_deref_mut() {
                             o.push_str(&html[copied..cut]);
                             o.push_str(if self_closing { "/>" } else { ">" });
@@ -105,6 +107,18 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
                 if RAW_TEXT.contains(&name.as_str()) {
                     // Skip to the matching end tag; its content is text.
                     let end = find_end_tag(bytes, tag.end, name.as_bytes());
+                    if name == "title" && !drop_tag {
+                        if let Some(cut) = unclosed_title_end(bytes, tag.end, end) {
+                            changed = true;
+                            if let Some(o) = out.as_deref_mut() {
+                                o.push_str(&html[copied..cut]);
+                                o.push_str("</title>");
+                                copied = cut;
+                            }
+                            i = cut;
+                            continue;
+                        }
+                    }
                     flush(&mut out, html, &mut copied, start, tag.end, drop_tag);
                     i = end;
                     continue;
@@ -129,7 +143,7 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
     if let Some(o) = out {
         o.push_str(&html[copied..]);
     }
-    too_deep
+    changed
 }
 
 /// Copies pending text up to the tag, and the tag itself unless it is dropped.
@@ -273,21 +287,51 @@ fn attribute_cut(bytes: &[u8], mut i: usize, end: usize) -> (usize, Option<usize
     }
 }
 
-/// The index just past the `>` closing a tag, honouring quoted attribute values.
+/// The index just past the `>` closing a tag, read as the HTML tokenizer reads it: a
+/// quote opens a value only right after `=` (spaces allowed between). Anywhere else, as in
+/// `content="07/0"hidden" name="x">`, a quote is a character of a name or of an unquoted
+/// value. Counting every quote let one stray quote in a `<meta>` swallow the rest of a
+/// page into a single tag, which the attribute limit then cut off.
 fn tag_end(bytes: &[u8], mut i: usize) -> usize {
     let mut quote: Option<u8> = None;
+    let mut value_next = false;
     while i < bytes.len() {
         let b = bytes[i];
         match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
+            Some(q) => {
+                if b == q {
+                    quote = None;
+                }
+            }
             None if b == b'>' => return i + 1,
-            None => {}
+            None if b == b'=' => value_next = true,
+            None if b.is_ascii_whitespace() => {}
+            None if value_next && (b == b'"' || b == b'\'') => {
+                quote = Some(b);
+                value_next = false;
+            }
+            None => value_next = false,
         }
         i += 1;
     }
     bytes.len()
+}
+
+/// Where an unclosed `<title>` should have ended: the first `<` that starts markup
+/// (a tag, end tag or comment) between the title's start tag (ending at `from`) and the
+/// `</title>` found at `to`, if any. A title is raw text, so without its end tag the
+/// parser reads the whole page into it and the article is lost; no real title holds
+/// markup, so the first tag is where its writer meant it to stop.
+fn unclosed_title_end(bytes: &[u8], from: usize, to: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(off) = memchr(b'<', bytes.get(i..to)?) {
+        let lt = i + off;
+        match bytes.get(lt + 1) {
+            Some(c) if c.is_ascii_alphabetic() || *c == b'/' || *c == b'!' => return Some(lt),
+            _ => i = lt + 1,
+        }
+    }
+    None
 }
 
 /// The index of the `<` of `</name` (any case) at or after `from`, or the end.
@@ -325,6 +369,51 @@ mod tests {
     fn leaves_normal_pages_alone() {
         let page = "<html><body><div><p>Hi<p>there</div><script>if (a<b) {}</script></body></html>";
         assert!(matches!(limit_markup(page), Cow::Borrowed(_)));
+    }
+
+    /// A stray quote inside a tag (a value cut short by a bad template) is not the start
+    /// of a quoted value: the tag still ends at its `>` and the page after it is kept.
+    /// Counting every quote made the rest of the page one tag, cut at the attribute limit.
+    #[test]
+    fn stray_quotes_do_not_swallow_the_page() {
+        let filler: String = (0..200)
+            .map(|i| format!("<p class=\"c{i}\">para {i}</p>\n"))
+            .collect();
+        let page = format!(
+            "<html><head><meta name=\"x\" content=\"07/0\"hidden\" name=\"client\" value=\"v\">\n\
+             </head><body>{filler}<p>The end of the story.</p></body></html>"
+        );
+        let out = limit_markup(&page);
+        assert!(matches!(out, Cow::Borrowed(_)), "nothing to change");
+        assert_eq!(
+            tag_end(b"<a href=\"x>y\">", 2),
+            14,
+            "a quoted `>` does not end the tag"
+        );
+        assert_eq!(tag_end(b"<a b=\"1\"c\" d=\"2\">t", 2), 17);
+        assert_eq!(tag_end(b"<a b = 'q>' c>", 2), 14);
+    }
+
+    /// A `<title>` that is never closed would make the whole page title text (raw text
+    /// runs to the end); it is ended where markup resumes, and a closed one is untouched.
+    #[test]
+    fn unclosed_titles_end_where_markup_resumes() {
+        let page = "<html><head><title>Sport news-->\n<script>x()</script></head>\
+                    <body><p>The match report.</p></body></html>";
+        let out = limit_markup(page);
+        assert!(
+            out.starts_with("<html><head><title>Sport news-->\n</title><script>"),
+            "{out}"
+        );
+        let doc = scraper::Html::parse_document(&out);
+        let text: String = doc.root_element().text().collect();
+        assert!(text.contains("The match report."));
+        let title = scraper::Selector::parse("title")
+            .map(|s| doc.select(&s).next().map(|t| t.text().collect::<String>()));
+        assert_eq!(title.ok().flatten().as_deref(), Some("Sport news-->\n"));
+
+        let fine = "<html><head><title>A &lt; B: 3 < 4</title></head><body><p>x</p></body></html>";
+        assert!(matches!(limit_markup(fine), Cow::Borrowed(_)));
     }
 
     #[test]
