@@ -156,9 +156,21 @@ pub(crate) const FALLBACK_MIN_CHARS: usize = 400;
 
 /// A block that reads as running text: a sentence or more, hardly any link text.
 fn is_fallback_prose(b: &Block) -> bool {
-    matches!(b.kind, Kind::Paragraph | Kind::Loose | Kind::Quote | Kind::Pre)
-        && b.chars >= 40
-        && b.link_chars * 4 < b.chars
+    let prose_kind = match b.kind {
+        Kind::Paragraph | Kind::Loose | Kind::Quote | Kind::Pre => true,
+        // Table layouts put each paragraph in a cell of its own row; a data table's cells
+        // rarely end a sentence.
+        Kind::Cell => ends_sentence(&b.text),
+        _ => false,
+    };
+    prose_kind && b.chars >= 40 && b.link_chars * 4 < b.chars
+}
+
+/// Whether text ends like a sentence (a closing quote or bracket may follow the stop).
+fn ends_sentence(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(['"', '\'', '\u{201d}', '\u{2019}', ')'])
+        .ends_with(['.', '!', '?'])
 }
 
 struct Flat {
@@ -775,6 +787,44 @@ mod fallback_tests {
                 assert_eq!(a.paragraphs, PARAS, "{class}");
             }
         }
+    }
+
+    fn assert_recovered_by_fallback(html: &str) {
+        let a = parse(html.as_bytes(), ContentType::Html, &Hints::default())
+            .unwrap_or_else(|e| panic!("refused: {e}"));
+        assert_eq!(a.extraction, Extraction::HtmlFallback);
+        assert_eq!(a.paragraphs, PARAS);
+    }
+
+    /// Table layouts (common on older news sites) give each paragraph a cell of its own
+    /// row; the fallback counts such cells as prose when they read as sentences.
+    #[test]
+    fn article_in_table_cells_is_recovered() {
+        let rows: String = PARAS
+            .iter()
+            .map(|p| format!("<tr><td class=\"bodyText\">{p}</td></tr>"))
+            .collect();
+        let html = format!(
+            "<html><head><title>Port traffic rises</title></head><body>\
+             <div class=\"site comments-open\"><table>{rows}</table></div>\
+             <table><tr><td>Price</td><td>12</td></tr><tr><td>Volume</td><td>300</td></tr></table>\
+             </body></html>"
+        );
+        assert_recovered_by_fallback(&html);
+    }
+
+    /// When the main method settles on a scrap (a footer line) while the page holds a
+    /// much longer block of prose, the longer block wins (`ExtractOptions::default`).
+    #[test]
+    fn a_short_main_body_loses_to_a_much_longer_block() {
+        let html = format!(
+            "<html><head><title>Port traffic rises</title></head><body>\
+             <div class=\"share-wrapper layout\">{}</div>\
+             <div class=\"story\"><p>All material on this site is copyright of the publisher, \
+             who asks that you cite it when you quote it.</p></div></body></html>",
+            article_html()
+        );
+        assert_recovered_by_fallback(&html);
     }
 
     #[test]

@@ -334,12 +334,17 @@ fn unclosed_title_end(bytes: &[u8], from: usize, to: usize) -> Option<usize> {
     None
 }
 
-/// The index of the `<` of `</name` (any case) at or after `from`, or the end.
+/// The index of the `<` of `</name` (any case) at or after `from`, or the end. As in the
+/// tokenizer, the name must end there (`</titlevalue` does not close a title).
 fn find_end_tag(bytes: &[u8], from: usize, name: &[u8]) -> usize {
     let mut i = from;
     while let Some(off) = find(bytes, i, b"</") {
         let n = off + 2;
-        if bytes.len() >= n + name.len() && bytes[n..n + name.len()].eq_ignore_ascii_case(name) {
+        let ends = |b: Option<&u8>| b.is_none_or(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>');
+        if bytes.len() >= n + name.len()
+            && bytes[n..n + name.len()].eq_ignore_ascii_case(name)
+            && ends(bytes.get(n + name.len()))
+        {
             return off;
         }
         i = off + 2;
@@ -411,6 +416,15 @@ mod tests {
         let title = scraper::Selector::parse("title")
             .map(|s| doc.select(&s).next().map(|t| t.text().collect::<String>()));
         assert_eq!(title.ok().flatten().as_deref(), Some("Sport news-->\n"));
+
+        // `</titlefoo` is not the title's end tag (the tokenizer needs the name to end).
+        let page = "<html><head><title>World news</titlevalue=\"true\" -->\n</head>\
+                    <body><p>The report.</p></body></html>";
+        let out = limit_markup(page);
+        assert!(
+            out.starts_with("<html><head><title>World news</title></titlevalue"),
+            "{out}"
+        );
 
         let fine = "<html><head><title>A &lt; B: 3 < 4</title></head><body><p>x</p></body></html>";
         assert!(matches!(limit_markup(fine), Cow::Borrowed(_)));

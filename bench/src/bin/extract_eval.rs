@@ -42,6 +42,13 @@ struct Args {
     /// Score the fallback method alone (the largest coherent block of prose).
     #[arg(long)]
     fallback_only: bool,
+    /// Main bodies shorter than this (bytes) are compared with the fallback's (see
+    /// `ExtractOptions::fallback_below_bytes`; default: the library's).
+    #[arg(long)]
+    fallback_below: Option<usize>,
+    /// How many times longer the fallback's body must be to replace a short main one.
+    #[arg(long)]
+    fallback_gain: Option<f32>,
     /// Cross-validate by site in K folds: pages are grouped by their URL's host, every
     /// site's pages fall in one fold, the extraction knobs are chosen on the other folds
     /// and scored on the held-out one.
@@ -133,9 +140,11 @@ fn run(args: &Args) -> Result<(), String> {
     if let Some(dir) = &args.dump {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
+    let defaults = ExtractOptions::default();
     let opts = ExtractOptions {
         fallback_only: args.fallback_only,
-        ..ExtractOptions::default()
+        fallback_below_bytes: args.fallback_below.unwrap_or(defaults.fallback_below_bytes),
+        fallback_gain: args.fallback_gain.unwrap_or(defaults.fallback_gain),
     };
     let mut scores: Vec<(f64, f64, f64)> = Vec::new();
     let mut bytes_total = 0usize;
