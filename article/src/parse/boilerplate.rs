@@ -77,6 +77,29 @@ static END_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
     .unwrap_or_else(|_| RegexSet::empty())
 });
 
+/// Headings that only ever open a reader-comment section ("Comments are now closed for
+/// this story", "Reader comments (39)"). Unlike [`END_MARKERS`] they cut wherever they
+/// stand once an article's worth of text precedes them: a long comment thread puts them
+/// early in the page's text, where the positional rule would keep every comment.
+static COMMENT_SECTION_MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r"^comments (are|have been) (now )?closed( for this (story|article|post|entry|item))?[.!]?$",
+        r"^(reader|readers|your|user|visitor)s?'? comments( \(\d+\))?:?$",
+        r"^comments \(\d+\):?$",
+        r"^\d+ (comments?|responses?|replies) (to|on|for) \S.*$",
+        r"^please (e-?mail|contact|write to) us to report (offensive|abusive|inappropriate) comments[.!]?$",
+    ])
+    .unwrap_or_else(|_| RegexSet::empty())
+});
+
+/// Article text (characters) that must precede a comment-section heading for it to cut.
+const COMMENT_CUT_MIN_CHARS: usize = 600;
+
+/// True when a line can only head a reader-comment section.
+pub(crate) fn is_comment_section_marker(line: &str) -> bool {
+    line.chars().count() <= 80 && COMMENT_SECTION_MARKERS.is_match(&fold_line(line))
+}
+
 /// Phrases that only appear in an outlet's legal disclaimer, never in reporting.
 #[rustfmt::skip]
 const DISCLAIMER_PHRASES: &[&str] = &[
@@ -176,7 +199,13 @@ pub(crate) fn clean_paragraphs(
         teasers_from[i] = teasers_from[i + 1] && paragraphs[i].chars().count() <= 150;
     }
     let mut cut = total;
+    let mut chars_before = 0usize;
     for (i, p) in paragraphs.iter().enumerate() {
+        if chars_before >= COMMENT_CUT_MIN_CHARS && is_comment_section_marker(p) {
+            cut = i;
+            break;
+        }
+        chars_before += p.chars().count();
         if i > 0 && is_end_marker(p) {
             let only_teasers = teasers_from[i + 1];
             if i * 3 >= total * 2 || (only_teasers && i * 2 >= total) {
@@ -239,7 +268,7 @@ fn strip_email_placeholders(p: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::is_furniture;
+    use super::{clean_paragraphs, is_furniture};
 
     #[test]
     fn recognises_furniture_lines() {
@@ -265,6 +294,38 @@ mod tests {
         for (pattern, _) in super::FURNITURE_RULES {
             assert!(!pattern.contains(".{"), "{pattern}");
         }
+    }
+
+    /// A comment-section heading cuts a long thread off the article wherever it stands,
+    /// but only after an article's worth of text: near the top it is a link to the thread.
+    #[test]
+    fn comment_section_headings_cut_the_thread() {
+        let article: Vec<String> = (0..8)
+            .map(|i| format!("Paragraph {i} of the report: the harbour board met on Tuesday and agreed to widen the channel."))
+            .collect();
+        let comments: Vec<String> = (0..40).map(|i| format!("Reader {i}")).chain((0..40).map(|i| {
+            format!("Comment {i}: I think the board should have asked the fishermen before spending the money.")
+        })).collect();
+        for heading in [
+            "Comments are now closed for this story",
+            "Reader comments (40)",
+            "40 responses to \"Harbour plan\"",
+        ] {
+            let page: Vec<String> = article
+                .iter()
+                .cloned()
+                .chain(std::iter::once(heading.to_string()))
+                .chain(comments.iter().cloned())
+                .collect();
+            let mut outlet = None;
+            assert_eq!(clean_paragraphs(page, None, &mut outlet), article, "{heading}");
+        }
+        // At the top (a link to the thread under the headline) it cuts nothing.
+        let page: Vec<String> = std::iter::once("Reader comments (40)".to_string())
+            .chain(article.iter().cloned())
+            .collect();
+        let mut outlet = None;
+        assert_eq!(clean_paragraphs(page, None, &mut outlet).len(), article.len() + 1);
     }
 
     #[test]
