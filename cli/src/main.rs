@@ -18,7 +18,7 @@
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::mark_stdout_closed)
     }};
 }
 
@@ -330,7 +330,7 @@ fn main() {
     };
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) if e.chain().any(is_broken_pipe) => exit::OK,
+        Err(e) if e.chain().any(is_stdout_closed) => exit::OK,
         Err(e) => {
             eprint!("{}", report::render(&e, report::stderr_styled()));
             exit::FAILED
@@ -368,9 +368,35 @@ fn parse() -> Result<Cli, clap::Error> {
     Cli::from_arg_matches(&matches)
 }
 
-fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+/// Standard output's reader went away (`sectorwire list | head`): the command ends quietly
+/// with status 0. Only writes to standard output are marked so (see `outln!`); a broken
+/// pipe on a connection to a service (one that closed it after a TLS alert) is a failure
+/// of the command. Treating every broken pipe alike made an ingest refused for a missing
+/// client certificate exit 0 without a word, one run in four.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Marks a failed write to standard output when its reader went away.
+fn mark_stdout_closed(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed)
+    } else {
+        e
+    }
+}
+
+fn is_stdout_closed(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        .and_then(|io| io.get_ref())
+        .is_some_and(|inner| inner.is::<StdoutClosed>())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -417,5 +443,21 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Stats { read } => commands::stats(&g, read).await,
         Command::Backup { name } => commands::backup(&g, &name).await.map(|()| exit::OK),
         Command::DevCerts { dir, names } => devcerts::run(&dir, &names).map(|()| exit::OK),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    /// A broken pipe from a connection is a failure; one from standard output is not.
+    #[test]
+    fn only_a_closed_standard_output_ends_quietly() {
+        let network = anyhow::Error::new(Error::from(ErrorKind::BrokenPipe)).context("IngestArticles stream");
+        assert!(!network.chain().any(super::is_stdout_closed));
+        let stdout = anyhow::Error::new(super::mark_stdout_closed(Error::from(ErrorKind::BrokenPipe)));
+        assert!(stdout.chain().any(super::is_stdout_closed));
+        let denied = super::mark_stdout_closed(Error::from(ErrorKind::PermissionDenied));
+        assert!(!super::is_stdout_closed(&denied));
     }
 }

@@ -45,7 +45,7 @@ const RAW_TEXT: &[&str] = &[
 /// Returns the page unchanged when it nests at most `MAX_DEPTH` levels, no tag has more
 /// than `MAX_ATTRIBUTES` attributes and every `<title>` is closed, otherwise a copy without
 /// the start and end tags that would nest deeper, without the attributes past the limit,
-/// and with an unclosed title ended where its markup resumes (see [`unclosed_title_end`]).
+/// and with an unclosed title ended where its markup resumes (see [`title_end`]).
 pub fn limit_markup(html: &str) -> Cow<'_, str> {
     if !scan(html, None) {
         return Cow::Borrowed(html);
@@ -105,19 +105,30 @@ fn scan(html: &str, mut out: Option<&mut String>) -> bool {
                     }
                 }
                 if RAW_TEXT.contains(&name.as_str()) {
+                    if name == "title" && !drop_tag {
+                        // Up to the first markup only (see `title_end`), so that a page of
+                        // unclosed titles is still read in one pass.
+                        let (stop, repair) = title_end(bytes, tag.end);
+                        if out.is_none() {
+                            work::charge(stop - tag.end);
+                        }
+                        if repair {
+                            changed = true;
+                            // The inserted end tag closes the level the start tag opened.
+                            depth = depth.saturating_sub(1);
+                            if let Some(o) = out.as_deref_mut() {
+                                o.push_str(&html[copied..stop]);
+                                o.push_str("</title>");
+                                copied = stop;
+                            }
+                        }
+                        i = stop;
+                        continue;
+                    }
                     // Skip to the matching end tag; its content is text.
                     let end = find_end_tag(bytes, tag.end, name.as_bytes());
-                    if name == "title" && !drop_tag {
-                        if let Some(cut) = unclosed_title_end(bytes, tag.end, end) {
-                            changed = true;
-                            if let Some(o) = out.as_deref_mut() {
-                                o.push_str(&html[copied..cut]);
-                                o.push_str("</title>");
-                                copied = cut;
-                            }
-                            i = cut;
-                            continue;
-                        }
+                    if out.is_none() {
+                        work::charge(end - tag.end);
                     }
                     flush(&mut out, html, &mut copied, start, tag.end, drop_tag);
                     i = end;
@@ -317,34 +328,43 @@ fn tag_end(bytes: &[u8], mut i: usize) -> usize {
     bytes.len()
 }
 
-/// Where an unclosed `<title>` should have ended: the first `<` that starts markup
-/// (a tag, end tag or comment) between the title's start tag (ending at `from`) and the
-/// `</title>` found at `to`, if any. A title is raw text, so without its end tag the
-/// parser reads the whole page into it and the article is lost; no real title holds
-/// markup, so the first tag is where its writer meant it to stop.
-fn unclosed_title_end(bytes: &[u8], from: usize, to: usize) -> Option<usize> {
+/// Where the text of a `<title>` whose start tag ends at `from` stops, and whether an end
+/// tag must be inserted there. A title is raw text, so without its end tag the parser
+/// reads the whole page into it and the article is lost; no real title holds markup, so
+/// the first tag, end tag or comment is where its writer meant it to stop. Returns the
+/// `</title>` itself when that comes first, and the end of the page when no markup follows.
+fn title_end(bytes: &[u8], from: usize) -> (usize, bool) {
     let mut i = from;
-    while let Some(off) = memchr(b'<', bytes.get(i..to)?) {
+    while let Some(off) = bytes.get(i..).and_then(|rest| memchr(b'<', rest)) {
         let lt = i + off;
         match bytes.get(lt + 1) {
-            Some(c) if c.is_ascii_alphabetic() || *c == b'/' || *c == b'!' => return Some(lt),
+            Some(c) if c.is_ascii_alphabetic() || *c == b'/' || *c == b'!' => {
+                return (lt, !is_end_tag_at(bytes, lt, b"title"));
+            }
             _ => i = lt + 1,
         }
     }
-    None
+    (bytes.len(), false)
 }
 
-/// The index of the `<` of `</name` (any case) at or after `from`, or the end. As in the
-/// tokenizer, the name must end there (`</titlevalue` does not close a title).
+/// Whether `</name` (any case) starts at `off` and the name ends there, as the tokenizer
+/// requires (`</titlevalue` is not `</title>`).
+fn is_end_tag_at(bytes: &[u8], off: usize, name: &[u8]) -> bool {
+    let n = off + 2;
+    bytes.get(off..n) == Some(b"</")
+        && bytes.len() >= n + name.len()
+        && bytes[n..n + name.len()].eq_ignore_ascii_case(name)
+        && bytes
+            .get(n + name.len())
+            .is_none_or(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>')
+}
+
+/// The index of the `<` of `</name` (any case) at or after `from`, or the end; the name
+/// must end there (see [`is_end_tag_at`]).
 fn find_end_tag(bytes: &[u8], from: usize, name: &[u8]) -> usize {
     let mut i = from;
     while let Some(off) = find(bytes, i, b"</") {
-        let n = off + 2;
-        let ends = |b: Option<&u8>| b.is_none_or(|&c| c.is_ascii_whitespace() || c == b'/' || c == b'>');
-        if bytes.len() >= n + name.len()
-            && bytes[n..n + name.len()].eq_ignore_ascii_case(name)
-            && ends(bytes.get(n + name.len()))
-        {
+        if is_end_tag_at(bytes, off, name) {
             return off;
         }
         i = off + 2;
@@ -428,6 +448,27 @@ mod tests {
 
         let fine = "<html><head><title>A &lt; B: 3 < 4</title></head><body><p>x</p></body></html>";
         assert!(matches!(limit_markup(fine), Cow::Borrowed(_)));
+    }
+
+    /// Each title is read only up to its first markup, so a page of many unclosed titles
+    /// costs work in proportion to its length (reading every one to the end of the page,
+    /// as for other raw text, made it quadratic).
+    #[test]
+    fn unclosed_titles_are_read_in_one_pass() {
+        let page = format!(
+            "<html><head>{}</head><body><p>kept</p></body></html>",
+            "<title>t<b>x</b>".repeat(20_000)
+        );
+        let before = work::spent();
+        let out = limit_markup(&page);
+        let used = work::spent() - before;
+        assert!(
+            used <= 4 * page.len() as u64,
+            "{used} units for {} bytes",
+            page.len()
+        );
+        assert_eq!(out.matches("</title>").count(), 20_000);
+        assert!(out.ends_with("<p>kept</p></body></html>"));
     }
 
     #[test]
