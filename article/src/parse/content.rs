@@ -827,6 +827,23 @@ mod fallback_tests {
         assert_recovered_by_fallback(&html);
     }
 
+    /// Older templates name their parts in camelCase ("CaptionFont", "storyBody"); the
+    /// names count as the hyphenated ones do, so a photo caption inside the story is
+    /// furniture here as `class="caption"` would be.
+    #[test]
+    fn camel_case_class_names_are_read_as_words() {
+        let paras: String = PARAS.iter().map(|p| format!("<p>{p}</p>")).collect();
+        let html = format!(
+            "<html><head><title>Port traffic rises</title></head><body>\
+             <div class=\"storyBody\"><div class=\"photoBox\"><img src=\"a.jpg\">\
+             <div class=\"CaptionFont\">Cranes unload a container ship at the harbour's new \
+             terminal on Tuesday, the busiest day of the year so far.</div></div>{paras}</div>\
+             </body></html>"
+        );
+        let a = parse(html.as_bytes(), ContentType::Html, &Hints::default()).expect("parses");
+        assert_eq!(a.paragraphs, PARAS);
+    }
+
     #[test]
     fn ordinary_pages_keep_the_main_method() {
         let a = parse(

@@ -160,16 +160,26 @@ pub(crate) fn verdict(el: &Element, name: &str, parent: &str) -> Verdict {
     Verdict::Keep
 }
 
+/// Class and id, lowercased, with camelCase split into words ("CaptionFont" reads as
+/// "caption-font", "imageBox" as "image-box"), so that older templates' names match the
+/// word lists as hyphenated ones do.
 fn class_and_id(el: &Element) -> String {
     let mut s = String::new();
-    if let Some(c) = el.attr("class") {
-        s.push_str(c);
+    for (k, part) in [el.attr("class"), el.attr("id")].into_iter().enumerate() {
+        let Some(part) = part else { continue };
+        if k > 0 {
+            s.push(' ');
+        }
+        let mut prev_lower = false;
+        for c in part.chars() {
+            if prev_lower && c.is_ascii_uppercase() {
+                s.push('-');
+            }
+            prev_lower = c.is_ascii_lowercase();
+            s.push(c.to_ascii_lowercase());
+        }
     }
-    if let Some(i) = el.attr("id") {
-        s.push(' ');
-        s.push_str(i);
-    }
-    s.to_ascii_lowercase()
+    s
 }
 
 /// Readability-style weight from class and id names.
