@@ -248,7 +248,8 @@ impl Model {
         self.feats.get(id as usize).map_or("", |f| f.term.as_str())
     }
 
-    /// Every (sector, weight) of a feature, in file order.
+    /// A feature's weight for each sector that uses it, one entry per sector (the heaviest
+    /// of the sector's heads), in the order the file first names the sector.
     pub(crate) fn weights(&self, id: u32) -> &[(Sector, f32)] {
         self.feats.get(id as usize).map_or(&[], |f| f.weights.as_slice())
     }
@@ -397,7 +398,7 @@ mod tests {
         assert!((p(neither[e]) - sigmoid(-2.0)).abs() < 1e-5);
         assert!((p(only_tanker[t]) - sigmoid(-2.0)).abs() < 1e-5);
         assert_eq!(only_tanker[Sector::Culture.index()], None);
-        // Evidence weights: the heaviest of the sector's heads per word.
+        // A sector with any head is covered; one without is left to the lexicon.
         assert!(m.covers(Sector::Energy) && !m.covers(Sector::Culture));
     }
 

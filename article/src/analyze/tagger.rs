@@ -530,10 +530,9 @@ fn strong_features(model: &Model, sentence_feats: &[Vec<u32>]) -> Vec<Vec<Strong
         .map(|ids| {
             let mut out = Vec::new();
             for &id in ids {
-                let weights = model.weights(id);
-                for (k, &(sector, weight)) in weights.iter().enumerate() {
-                    // A sector's weight is its first entry (as in `Model::weight`).
-                    if weight >= MODEL_EVIDENCE_WEIGHT && !weights[..k].iter().any(|(ws, _)| *ws == sector) {
+                // One entry per sector (see `Model::weights`).
+                for &(sector, weight) in model.weights(id) {
+                    if weight >= MODEL_EVIDENCE_WEIGHT {
                         out.push(StrongFeature { sector, weight, id });
                     }
                 }
