@@ -168,9 +168,7 @@ fn is_fallback_prose(b: &Block) -> bool {
 
 /// Whether text ends like a sentence (a closing quote or bracket may follow the stop).
 fn ends_sentence(text: &str) -> bool {
-    text.trim_end()
-        .trim_end_matches(['"', '\'', '\u{201d}', '\u{2019}', ')'])
-        .ends_with(['.', '!', '?'])
+    normalize::ends_with_stop(text.trim_end(), &['.', '!', '?'])
 }
 
 struct Flat {

@@ -290,6 +290,13 @@ pub(crate) fn lines(s: &str) -> impl Iterator<Item = &str> {
     s.split(['\n', '\r', '\u{2028}', '\u{2029}', '\u{000C}', '\u{0085}'])
 }
 
+/// Whether `text` ends with one of `stops`, once closing quotes and brackets are set aside
+/// (`He said "yes."` ends with `.`). Trailing whitespace counts: callers trim if they mean to.
+pub(crate) fn ends_with_stop(text: &str, stops: &[char]) -> bool {
+    text.trim_end_matches(['"', '\u{201D}', '\'', '\u{2019}', ')'])
+        .ends_with(stops)
+}
+
 /// Counts words as whitespace-separated tokens holding at least one letter or digit.
 pub(crate) fn word_count(paragraphs: &[String]) -> u32 {
     let n = paragraphs

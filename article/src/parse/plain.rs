@@ -318,8 +318,7 @@ fn paragraphs(lines: &[String], indented: &[bool], title: Option<&str>) -> Vec<S
 
 /// True when a line ends a sentence (closing quotes and brackets aside).
 fn ends_sentence(line: &str) -> bool {
-    line.trim_end_matches(['"', '\u{201D}', '\'', '\u{2019}', ')'])
-        .ends_with(['.', '!', '?', ':'])
+    normalize::ends_with_stop(line, &['.', '!', '?', ':'])
 }
 
 fn flush(block: &mut Vec<&str>, out: &mut Vec<String>) {
